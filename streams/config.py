@@ -1,0 +1,307 @@
+"""Settings: one object built from ``WRAPUP_*`` environment variables, validated at start.
+
+Every variable is declared once in :data:`VARIABLES` (name, default, meaning); the
+CLI's ``--help``, the README and the Kubernetes consistency test read that table.
+A bad value raises :class:`ConfigError` whose message is one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from streams.policy import Policy, PolicyError
+
+PREFIX = "WRAPUP_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid (message: one line, names the variable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One environment variable the service reads."""
+
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("WRAPUP_KAFKA_BOOTSTRAP_SERVERS", None,
+             "Kafka bootstrap servers, host:port[,host:port]; "
+             "defaults to $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092"),
+    Variable("WRAPUP_APP_ID", "wrapup-bridge",
+             "Faust app id = Kafka consumer group and prefix of internal topics"),
+    Variable("WRAPUP_EVENTS_TOPIC", "platform.interaction-events",
+             "topic the platform bridge writes interaction events to"),
+    Variable("WRAPUP_EVENTS_KEYED", "true",
+             "true if the events topic is keyed by interaction ID; false repartitions first"),
+    Variable("WRAPUP_OUTCOMES_TOPIC", "wrapup-bridge.outcomes",
+             "compacted topic of final outcomes, keyed by interaction ID (the ledger)"),
+    Variable("WRAPUP_DEAD_LETTER_TOPIC", "wrapup-bridge.dead-letter",
+             "topic for unparseable events and permanent delivery failures"),
+    Variable("WRAPUP_STORE", "memory",
+             "table store: memory (recovered from the changelog) or rocksdb"),
+    Variable("WRAPUP_DATA_DIR", "var/wrapup-data", "directory for Faust's data and RocksDB"),
+    Variable("WRAPUP_POLICY_FILE", None, "path to the campaign/queue -> wrap-up code JSON"),
+    Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
+    Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
+             "base URL of the contact-center API"),
+    Variable("WRAPUP_API_WRAPUP_PATH",
+             "/api/v2/conversations/interactions/{interactionId}/wrapup",
+             "path template of the wrap-up POST"),
+    Variable("WRAPUP_API_INTERACTION_PATH", "/api/v2/conversations/interactions/{interactionId}",
+             "path template of the interaction read-back GET"),
+    Variable("WRAPUP_API_BODY_TEMPLATE",
+             '{"wrapupCode": {"id": "{codeId}", "label": "{codeLabel}"}}',
+             "JSON body template of the wrap-up POST ({codeId}, {codeLabel})"),
+    Variable("WRAPUP_API_TOKEN", None, "static bearer token (instead of OAuth2)", secret=True),
+    Variable("WRAPUP_OAUTH_TOKEN_URL", None,
+             "OAuth2 token endpoint (client-credentials grant); relative to the base URL if "
+             "it starts with /"),
+    Variable("WRAPUP_OAUTH_CLIENT_ID", None, "OAuth2 client ID"),
+    Variable("WRAPUP_OAUTH_CLIENT_SECRET", None, "OAuth2 client secret", secret=True),
+    Variable("WRAPUP_API_TIMEOUT_SECONDS", "5", "read/write/pool timeout of one API request"),
+    Variable("WRAPUP_API_CONNECT_TIMEOUT_SECONDS", "2", "connect timeout of one API request"),
+    Variable("WRAPUP_API_MAX_CONNECTIONS", "20", "HTTP connection pool size"),
+    Variable("WRAPUP_API_RATE_LIMIT", "5",
+             "client-side request rate limit, requests/s for the whole process"),
+    Variable("WRAPUP_API_MAX_ATTEMPTS", "8", "attempts per wrap-up before it fails"),
+    Variable("WRAPUP_MAX_IN_FLIGHT", "64", "wrap-up deliveries running at once per worker"),
+    Variable("WRAPUP_DEFAULT_ACW_SECONDS", "120",
+             "after-call-work deadline after wrapping-up when the event carries none"),
+    Variable("WRAPUP_PENDING_TTL_SECONDS", "1800",
+             "how long an interaction waits for its partner event before it expires"),
+    Variable("WRAPUP_STATE_RETENTION_SECONDS", "21600",
+             "how long a finished interaction is remembered to swallow late duplicates"),
+    Variable("WRAPUP_TICK_INTERVAL_SECONDS", "5", "how often expiry sweeps run per partition"),
+    Variable("WRAPUP_WEB_HOST", "127.0.0.1",
+             "bind address of /metrics, /healthz, /readyz (0.0.0.0 in a pod)"),
+    Variable("WRAPUP_WEB_PORT", "6066", "port of /metrics, /healthz, /readyz"),
+    Variable("WRAPUP_LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
+)
+
+_DECLARED = {v.name: v for v in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration of a worker or a replay run."""
+
+    kafka_bootstrap_servers: str
+    app_id: str
+    events_topic: str
+    events_keyed: bool
+    outcomes_topic: str
+    dead_letter_topic: str
+    store: str
+    data_dir: Path
+    policy: Policy
+    api_base_url: str
+    api_wrapup_path: str
+    api_interaction_path: str
+    api_body_template: str
+    api_token: str | None = field(repr=False)
+    oauth_token_url: str | None
+    oauth_client_id: str | None
+    oauth_client_secret: str | None = field(repr=False)
+    api_timeout: float
+    api_connect_timeout: float
+    api_max_connections: int
+    api_rate_limit: float
+    api_max_attempts: int
+    max_in_flight: int
+    default_acw: float
+    pending_ttl: float
+    state_retention: float
+    tick_interval: float
+    web_host: str
+    web_port: int
+    log_level: str
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.oauth_client_id is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
+        env = os.environ if env is None else env
+        r = _Reader(env)
+        settings = cls(
+            kafka_bootstrap_servers=r.bootstrap(),
+            app_id=r.name("WRAPUP_APP_ID"),
+            events_topic=r.name("WRAPUP_EVENTS_TOPIC"),
+            events_keyed=r.boolean("WRAPUP_EVENTS_KEYED"),
+            outcomes_topic=r.name("WRAPUP_OUTCOMES_TOPIC"),
+            dead_letter_topic=r.name("WRAPUP_DEAD_LETTER_TOPIC"),
+            store=r.choice("WRAPUP_STORE", ("memory", "rocksdb")),
+            data_dir=Path(r.text("WRAPUP_DATA_DIR")),
+            policy=r.policy(),
+            api_base_url=r.url("WRAPUP_API_BASE_URL"),
+            api_wrapup_path=r.path_template("WRAPUP_API_WRAPUP_PATH"),
+            api_interaction_path=r.path_template("WRAPUP_API_INTERACTION_PATH"),
+            api_body_template=r.body_template("WRAPUP_API_BODY_TEMPLATE"),
+            api_token=r.optional("WRAPUP_API_TOKEN"),
+            oauth_token_url=r.optional("WRAPUP_OAUTH_TOKEN_URL"),
+            oauth_client_id=r.optional("WRAPUP_OAUTH_CLIENT_ID"),
+            oauth_client_secret=r.optional("WRAPUP_OAUTH_CLIENT_SECRET"),
+            api_timeout=r.number("WRAPUP_API_TIMEOUT_SECONDS", low=0.01, high=300),
+            api_connect_timeout=r.number("WRAPUP_API_CONNECT_TIMEOUT_SECONDS", low=0.01, high=60),
+            api_max_connections=r.integer("WRAPUP_API_MAX_CONNECTIONS", low=1, high=1000),
+            api_rate_limit=r.number("WRAPUP_API_RATE_LIMIT", low=0.01, high=10_000),
+            api_max_attempts=r.integer("WRAPUP_API_MAX_ATTEMPTS", low=1, high=100),
+            max_in_flight=r.integer("WRAPUP_MAX_IN_FLIGHT", low=1, high=10_000),
+            default_acw=r.number("WRAPUP_DEFAULT_ACW_SECONDS", low=1, high=86_400),
+            pending_ttl=r.number("WRAPUP_PENDING_TTL_SECONDS", low=1, high=7 * 86_400),
+            state_retention=r.number("WRAPUP_STATE_RETENTION_SECONDS", low=1, high=30 * 86_400),
+            tick_interval=r.number("WRAPUP_TICK_INTERVAL_SECONDS", low=0.05, high=3600),
+            web_host=r.text("WRAPUP_WEB_HOST"),
+            web_port=r.integer("WRAPUP_WEB_PORT", low=1, high=65_535),
+            log_level=r.choice("WRAPUP_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"),
+                               upper=True),
+        )
+        _check_auth(settings)
+        return settings
+
+
+def _check_auth(s: Settings) -> None:
+    oauth = (s.oauth_client_id, s.oauth_client_secret)
+    if any(oauth) and not all(oauth):
+        missing = "WRAPUP_OAUTH_CLIENT_SECRET" if s.oauth_client_id else "WRAPUP_OAUTH_CLIENT_ID"
+        raise ConfigError(f"{missing}: required when the other OAuth2 client variable is set")
+    if all(oauth) and s.api_token:
+        raise ConfigError("WRAPUP_API_TOKEN: set either a static token or OAuth2 client "
+                          "credentials, not both")
+
+
+class _Reader:
+    """Typed accessors that raise one-line :class:`ConfigError` messages."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return _DECLARED[name].default
+        return value.strip()
+
+    def text(self, name: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            raise ConfigError(f"{name}: required but not set")
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self.raw(name)
+
+    def _convert(self, name: str, kind: str, conv: Callable[[str], Any]) -> Any:
+        value = self.text(name)
+        try:
+            return conv(value)
+        except ValueError:
+            raise ConfigError(f"{name}: {value!r} is not {kind}") from None
+
+    def number(self, name: str, *, low: float, high: float) -> float:
+        value: float = self._convert(name, "a number", float)
+        if not low <= value <= high:
+            raise ConfigError(f"{name}: {value:g} is outside {low:g}..{high:g}")
+        return value
+
+    def integer(self, name: str, *, low: int, high: int) -> int:
+        value: int = self._convert(name, "a whole number", int)
+        if not low <= value <= high:
+            raise ConfigError(f"{name}: {value} is outside {low}..{high}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: {value!r} is not a boolean (true/false)")
+
+    def choice(self, name: str, options: tuple[str, ...], *, upper: bool = False) -> str:
+        value = self.text(name)
+        value = value.upper() if upper else value.lower()
+        if value not in options:
+            raise ConfigError(f"{name}: {value!r} is not one of {', '.join(options)}")
+        return value
+
+    def name(self, name: str) -> str:
+        value = self.text(name)
+        if not all(c.isalnum() or c in "._-" for c in value) or len(value) > 200:
+            raise ConfigError(f"{name}: {value!r} may only hold letters, digits, '.', '_', '-'")
+        return value
+
+    def url(self, name: str) -> str:
+        value = self.text(name).rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{name}: {value!r} is not an http(s) URL")
+        return value
+
+    def path_template(self, name: str) -> str:
+        value = self.text(name)
+        if not value.startswith("/") or "{interactionId}" not in value:
+            raise ConfigError(f"{name}: must start with / and contain {{interactionId}}")
+        return value
+
+    def body_template(self, name: str) -> str:
+        import orjson
+
+        value = self.text(name)
+        try:
+            orjson.loads(value.replace("{codeId}", "x").replace("{codeLabel}", "x"))
+        except orjson.JSONDecodeError:
+            raise ConfigError(f"{name}: not valid JSON once placeholders are filled") from None
+        if "{codeId}" not in value:
+            raise ConfigError(f"{name}: must contain the {{codeId}} placeholder")
+        return value
+
+    def bootstrap(self) -> str:
+        name = "WRAPUP_KAFKA_BOOTSTRAP_SERVERS"
+        value = self.raw(name) or self.env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ConfigError(f"{name}: {server!r} is not host:port")
+        return value
+
+    def policy(self) -> Policy:
+        inline = self.raw("WRAPUP_POLICY_JSON")
+        path = self.raw("WRAPUP_POLICY_FILE")
+        if inline and path:
+            raise ConfigError("WRAPUP_POLICY_JSON: set it or WRAPUP_POLICY_FILE, not both")
+        if inline:
+            name, raw = "WRAPUP_POLICY_JSON", inline.encode()
+        elif path:
+            name = "WRAPUP_POLICY_FILE"
+            try:
+                raw = Path(path).read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"{name}: cannot read {path!r}: {exc.strerror}") from None
+        else:
+            raise ConfigError("WRAPUP_POLICY_FILE: required (or WRAPUP_POLICY_JSON)")
+        try:
+            return Policy.from_json(raw)
+        except PolicyError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+
+
+def describe_variables() -> str:
+    """Help text listing every variable, its default and its meaning."""
+    lines = []
+    for var in VARIABLES:
+        default = f" (default: {var.default})" if var.default is not None else ""
+        lines.append(f"  {var.name}{default}\n      {var.help}")
+    return "\n".join(lines)

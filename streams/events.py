@@ -1,0 +1,241 @@
+"""Platform events: the canonical model and a parser that never raises.
+
+Wire format (JSON, one event per Kafka message, produced by the platform bridge)::
+
+    {"id": "evt-1", "type": "interaction:ended", "timestamp": "2026-11-25T10:00:00.120Z",
+     "data": {"id": "int-42", "agentId": "a-7", "queueId": "q-sales",
+              "campaignId": "c-renewals", "acwDeadline": "2026-11-25T10:02:00Z"}}
+
+Accepted types: ``interaction:ended``; ``interaction:wrapping-up`` or
+``interaction:state-changed`` whose ``data.state`` (or ``data.newState``) is a
+wrapping-up state; ``interaction:wrapped`` (``data.wrapupCode`` and ``data.source``
+say who set which code). ``timestamp`` may be an ISO-8601 string or epoch
+milliseconds. Anything else becomes a :class:`Rejection` with a reason.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+MAX_EVENT_BYTES = 64 * 1024
+MAX_ID_LENGTH = 128
+
+# Interaction IDs go into a URL path: allow only characters that cannot change it.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")
+_WRAPPING_UP_STATES = frozenset({"wrapping-up", "wrapping_up", "wrapup", "acw", "wrapping"})
+
+
+class EventType(enum.Enum):
+    """The lifecycle events the join cares about."""
+
+    ENDED = "ended"
+    WRAPPING_UP = "wrapping-up"
+    WRAPPED = "wrapped"
+
+
+class RejectReason(enum.Enum):
+    """Why an input was not accepted as an event (bounded set: a metric label)."""
+
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    TOO_LARGE = "too_large"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSAFE_ID = "unsafe_id"
+    BAD_TIMESTAMP = "bad_timestamp"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One validated lifecycle event of an interaction."""
+
+    event_id: str
+    type: EventType
+    interaction_id: str
+    occurred_at: float
+    agent_id: str | None = None
+    queue_id: str | None = None
+    campaign_id: str | None = None
+    acw_deadline: float | None = None
+    wrapup_code_id: str | None = None
+    wrapped_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An input that is not a usable event, with a machine reason and a human detail."""
+
+    reason: RejectReason
+    detail: str
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+_IGNORED_TYPES = frozenset(
+    {"interaction:created", "interaction:connected", "interaction:alerting", "interaction:held"}
+)
+
+
+def parse_event(raw: bytes | bytearray | memoryview | str | None) -> Event | Rejection:
+    """Parse one message value; bad input yields a :class:`Rejection`, never an exception."""
+    try:
+        return _parse(raw)
+    except _Invalid as exc:
+        return Rejection(exc.reason, exc.detail)
+
+
+def is_ignorable(rejection: Rejection) -> bool:
+    """True for well-formed events of lifecycle types the join does not need."""
+    return rejection.reason is RejectReason.UNKNOWN_TYPE and rejection.detail.startswith(
+        "ignored type"
+    )
+
+
+def _parse(raw: bytes | bytearray | memoryview | str | None) -> Event:
+    if raw is None:
+        raise _Invalid(RejectReason.NOT_JSON, "empty message")
+    if len(raw) > MAX_EVENT_BYTES:
+        raise _Invalid(RejectReason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _Invalid(RejectReason.NOT_JSON, f"invalid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise _Invalid(RejectReason.NOT_OBJECT, f"top level is {type(doc).__name__}")
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise _Invalid(RejectReason.MISSING_FIELD, "data must be an object")
+    name = _required_str(doc, "type")
+    event_type = _classify(name, data)
+    interaction_id = _required_str(data, "id", "data.id")
+    if not _SAFE_ID.fullmatch(interaction_id) or ".." in interaction_id:
+        raise _Invalid(RejectReason.UNSAFE_ID, f"interaction id {interaction_id[:64]!r}")
+    event_id = _optional_str(doc, "id") or f"{interaction_id}:{name}"
+    occurred_at = _timestamp(doc.get("timestamp"), "timestamp", required=True)
+    assert occurred_at is not None
+    code = data.get("wrapupCode")
+    code_id = None
+    if isinstance(code, dict):
+        code_id = _optional_str(code, "id", "data.wrapupCode.id")
+    elif code is not None:
+        raise _Invalid(RejectReason.WRONG_TYPE, "data.wrapupCode must be an object")
+    return Event(
+        event_id=event_id,
+        type=event_type,
+        interaction_id=interaction_id,
+        occurred_at=occurred_at,
+        agent_id=_optional_str(data, "agentId", "data.agentId"),
+        queue_id=_optional_str(data, "queueId", "data.queueId"),
+        campaign_id=_optional_str(data, "campaignId", "data.campaignId"),
+        acw_deadline=_timestamp(data.get("acwDeadline"), "data.acwDeadline", required=False),
+        wrapup_code_id=code_id,
+        wrapped_by=_optional_str(data, "source", "data.source"),
+    )
+
+
+def _classify(name: str, data: dict[str, Any]) -> EventType:
+    if name == "interaction:ended":
+        return EventType.ENDED
+    if name == "interaction:wrapping-up":
+        return EventType.WRAPPING_UP
+    if name == "interaction:wrapped":
+        return EventType.WRAPPED
+    if name == "interaction:state-changed":
+        state = data.get("state", data.get("newState"))
+        if not isinstance(state, str):
+            raise _Invalid(RejectReason.MISSING_FIELD, "data.state must be a string")
+        if state.strip().lower() in _WRAPPING_UP_STATES:
+            return EventType.WRAPPING_UP
+        if state.strip().lower() in {"ended", "disconnected"}:
+            return EventType.ENDED
+        raise _Invalid(RejectReason.UNKNOWN_TYPE, f"ignored type: state change to {state[:32]!r}")
+    if name in _IGNORED_TYPES:
+        raise _Invalid(RejectReason.UNKNOWN_TYPE, f"ignored type: {name}")
+    raise _Invalid(RejectReason.UNKNOWN_TYPE, f"unknown event type {name[:64]!r}")
+
+
+def _required_str(obj: dict[str, Any], key: str, label: str | None = None) -> str:
+    value = obj.get(key)
+    if value is None:
+        raise _Invalid(RejectReason.MISSING_FIELD, f"{label or key} is missing")
+    if not isinstance(value, str):
+        raise _Invalid(RejectReason.WRONG_TYPE, f"{label or key} must be a string")
+    if not value:
+        raise _Invalid(RejectReason.MISSING_FIELD, f"{label or key} is empty")
+    return value
+
+
+def _optional_str(obj: dict[str, Any], key: str, label: str | None = None) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Invalid(RejectReason.WRONG_TYPE, f"{label or key} must be a string")
+    if len(value) > MAX_ID_LENGTH:
+        raise _Invalid(RejectReason.WRONG_TYPE, f"{label or key} is longer than {MAX_ID_LENGTH}")
+    return value or None
+
+
+def _timestamp(value: object, label: str, *, required: bool) -> float | None:
+    """Epoch seconds from an ISO-8601 string or epoch milliseconds."""
+    if value is None:
+        if required:
+            raise _Invalid(RejectReason.MISSING_FIELD, f"{label} is missing")
+        return None
+    if isinstance(value, bool):
+        raise _Invalid(RejectReason.WRONG_TYPE, f"{label} must be a string or a number")
+    if isinstance(value, int | float):
+        if not 0 < value < 1e14:
+            raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} out of range")
+        return float(value) / 1000.0
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} is not ISO-8601") from None
+        if parsed.tzinfo is None:
+            raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} has no time zone")
+        return parsed.timestamp()
+    raise _Invalid(RejectReason.WRONG_TYPE, f"{label} must be a string or a number")
+
+
+def encode_event(event: Event) -> bytes:
+    """Render an event in the wire format (used by the simulator and tests)."""
+    names = {
+        EventType.ENDED: "interaction:ended",
+        EventType.WRAPPING_UP: "interaction:wrapping-up",
+        EventType.WRAPPED: "interaction:wrapped",
+    }
+    data: dict[str, Any] = {"id": event.interaction_id}
+    for key, value in (
+        ("agentId", event.agent_id),
+        ("queueId", event.queue_id),
+        ("campaignId", event.campaign_id),
+        ("source", event.wrapped_by),
+    ):
+        if value is not None:
+            data[key] = value
+    if event.acw_deadline is not None:
+        data["acwDeadline"] = round(event.acw_deadline * 1000)
+    if event.wrapup_code_id is not None:
+        data["wrapupCode"] = {"id": event.wrapup_code_id}
+    return orjson.dumps(
+        {
+            "id": event.event_id,
+            "type": names[event.type],
+            "timestamp": round(event.occurred_at * 1000),
+            "data": data,
+        }
+    )

@@ -1,0 +1,279 @@
+"""The join: pure decisions over one interaction's state. No I/O, no clock, no globals.
+
+Three transitions, each ``(state | None, input, now, rules) -> Step``:
+
+* :func:`decide` — a platform event arrived;
+* :func:`record_outcome` — a final delivery report arrived (outcomes topic);
+* :func:`expire` — time passed (a tick): pending states that never paired expire,
+  terminal states are forgotten after their retention so the table stays bounded.
+
+The worker and the replay command both drive these functions; there is no other
+implementation of the join.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Any
+
+from streams.events import Event, EventType
+from streams.outcomes import DeliveryReport, Outcome
+from streams.policy import Policy, WrapupCode
+
+# Sources of an ``interaction:wrapped`` event that are our own POST echoing back.
+OWN_SOURCES = frozenset({"api", "wrapup-bridge"})
+
+
+class Status(enum.Enum):
+    """Where an interaction is in the join."""
+
+    PENDING = "pending"  # waiting for its partner event
+    DISPATCHING = "dispatching"  # post decided and recorded; delivery outstanding
+    DONE = "done"  # final outcome known; kept only to swallow late duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRules:
+    """Configuration the pure core needs (policy and time limits, in seconds)."""
+
+    policy: Policy
+    pending_ttl: float = 1800.0
+    retention: float = 6 * 3600.0
+    default_acw: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionState:
+    """Everything the join remembers about one interaction (a table value)."""
+
+    interaction_id: str
+    status: Status
+    first_seen_at: float
+    expires_at: float
+    partition: int = -1
+    ended_at: float | None = None
+    wrapping_up_at: float | None = None
+    wrapped_at: float | None = None
+    wrapped_by: str | None = None
+    campaign_id: str | None = None
+    queue_id: str | None = None
+    agent_id: str | None = None
+    acw_deadline: float | None = None
+    code_id: str | None = None
+    code_label: str | None = None
+    paired_at: float | None = None
+    outcome: Outcome | None = None
+    reason: str | None = None
+
+    @property
+    def code(self) -> WrapupCode | None:
+        if self.code_id is None or self.code_label is None:
+            return None
+        return WrapupCode(self.code_id, self.code_label)
+
+    def deadline(self, rules: JoinRules) -> float:
+        """Until when posting makes sense: the ACW deadline, else wrapping-up + default."""
+        if self.acw_deadline is not None:
+            return self.acw_deadline
+        start = self.wrapping_up_at or self.ended_at or self.first_seen_at
+        return start + rules.default_acw
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (enums as their values)."""
+        doc = {name: getattr(self, name) for name in self.__slots__}
+        doc["status"] = self.status.value
+        doc["outcome"] = self.outcome.value if self.outcome else None
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> InteractionState:
+        """Inverse of :meth:`to_dict`."""
+        fields = dict(doc)
+        fields["status"] = Status(fields["status"])
+        fields["outcome"] = Outcome(fields["outcome"]) if fields.get("outcome") else None
+        return cls(**fields)
+
+
+class Action(enum.Enum):
+    """What the shell must do after a transition."""
+
+    NONE = "none"  # nothing (the reason says why)
+    POST = "post"  # start delivering ``code``; the state already says DISPATCHING
+    CANCEL = "cancel"  # stop an outstanding delivery that has not posted yet
+    PUBLISH = "publish"  # publish ``report`` to the outcomes topic (join-decided final)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The single instruction a transition gives, with a bounded reason label."""
+
+    action: Action
+    reason: str
+    code: WrapupCode | None = None
+    deadline: float | None = None
+    report: DeliveryReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Result of a transition: the new state (None: delete it) and the decision."""
+
+    state: InteractionState | None
+    decision: Decision
+
+
+def _none(state: InteractionState | None, reason: str) -> Step:
+    return Step(state, Decision(Action.NONE, reason))
+
+
+def decide(
+    state: InteractionState | None, event: Event, now: float, rules: JoinRules
+) -> Step:
+    """Fold one platform event into the interaction's state."""
+    policy = rules.policy
+    if state is None:
+        if not policy.could_be_in_scope(event.campaign_id, event.queue_id):
+            return _none(None, "out_of_scope")
+        state = InteractionState(
+            interaction_id=event.interaction_id,
+            status=Status.PENDING,
+            first_seen_at=now,
+            expires_at=now + rules.pending_ttl,
+        )
+    state = _merge_context(state, event)
+
+    if state.status is Status.DONE:
+        return _none(state, "after_final")
+    if state.status is Status.DISPATCHING:
+        if event.type is EventType.WRAPPED and not _is_own_echo(state, event):
+            state = replace(state, wrapped_at=event.occurred_at, wrapped_by=event.wrapped_by)
+            return Step(state, Decision(Action.CANCEL, f"wrapped_by_{_source(event)}"))
+        return _none(state, "duplicate")
+
+    if event.type is EventType.WRAPPED:
+        reason = f"wrapped_by_{_source(event)}"
+        state = replace(
+            state,
+            status=Status.DONE,
+            wrapped_at=event.occurred_at,
+            wrapped_by=event.wrapped_by,
+            outcome=Outcome.SKIPPED,
+            reason=reason,
+            expires_at=now + rules.retention,
+        )
+        return Step(state, Decision(Action.PUBLISH, reason, report=_report(state, now)))
+    if event.type is EventType.ENDED:
+        if state.ended_at is not None:
+            return _none(state, "duplicate")
+        state = replace(state, ended_at=event.occurred_at)
+    else:
+        if state.wrapping_up_at is not None:
+            return _none(state, "duplicate")
+        state = replace(state, wrapping_up_at=event.occurred_at)
+
+    if not policy.could_be_in_scope(state.campaign_id, state.queue_id):
+        return _none(None, "out_of_scope")
+    if state.ended_at is None or state.wrapping_up_at is None:
+        return _none(state, "waiting")
+    code = policy.resolve(state.campaign_id, state.queue_id)
+    if code is None:
+        return _none(None, "out_of_scope")
+    state = replace(
+        state,
+        status=Status.DISPATCHING,
+        paired_at=now,
+        code_id=code.id,
+        code_label=code.label,
+        expires_at=max(state.deadline(rules), now) + rules.retention,
+    )
+    return Step(state, Decision(Action.POST, "paired", code=code, deadline=state.deadline(rules)))
+
+
+def record_outcome(
+    state: InteractionState | None, report: DeliveryReport, now: float, rules: JoinRules
+) -> Step:
+    """Make a delivery report final; the first final outcome wins."""
+    if state is not None and state.status is Status.DONE:
+        return _none(state, "duplicate_outcome")
+    if state is None:
+        state = InteractionState(
+            interaction_id=report.interaction_id,
+            status=Status.DONE,
+            first_seen_at=now,
+            expires_at=now,
+            code_id=report.code_id,
+        )
+    state = replace(
+        state,
+        status=Status.DONE,
+        outcome=report.outcome,
+        reason=report.reason,
+        expires_at=now + rules.retention,
+    )
+    return _none(state, "recorded")
+
+
+def expire(state: InteractionState, now: float, rules: JoinRules) -> Step:
+    """Expire an unpaired state, or forget a final one, once its time has come."""
+    if now < state.expires_at:
+        return _none(state, "not_due")
+    if state.status is Status.DONE:
+        return _none(None, "forgotten")
+    if state.status is Status.DISPATCHING:
+        # The dispatcher owns it; a report normally arrives long before this.
+        reason = "dispatch_unresolved"
+    elif state.ended_at is None:
+        reason = "missing_ended"
+    else:
+        reason = "missing_wrapping_up"
+    state = replace(
+        state,
+        status=Status.DONE,
+        outcome=Outcome.EXPIRED,
+        reason=reason,
+        expires_at=now + rules.retention,
+    )
+    return Step(state, Decision(Action.PUBLISH, reason, report=_report(state, now)))
+
+
+def _merge_context(state: InteractionState, event: Event) -> InteractionState:
+    """Fill campaign/queue/agent/deadline from the event where the state lacks them."""
+    if (
+        (state.campaign_id or not event.campaign_id)
+        and (state.queue_id or not event.queue_id)
+        and (state.agent_id or not event.agent_id)
+        and (state.acw_deadline or not event.acw_deadline)
+    ):
+        return state
+    return replace(
+        state,
+        campaign_id=state.campaign_id or event.campaign_id,
+        queue_id=state.queue_id or event.queue_id,
+        agent_id=state.agent_id or event.agent_id,
+        acw_deadline=state.acw_deadline or event.acw_deadline,
+    )
+
+
+def _is_own_echo(state: InteractionState, event: Event) -> bool:
+    return event.wrapped_by in OWN_SOURCES and (
+        event.wrapup_code_id is None or event.wrapup_code_id == state.code_id
+    )
+
+
+def _source(event: Event) -> str:
+    source = (event.wrapped_by or "unknown").lower()
+    return source if source in {"agent", "platform", "api"} else "other"
+
+
+def _report(state: InteractionState, now: float) -> DeliveryReport:
+    assert state.outcome is not None
+    return DeliveryReport(
+        interaction_id=state.interaction_id,
+        outcome=state.outcome,
+        reason=state.reason or "",
+        code_id=state.code_id,
+        decided_at=state.paired_at,
+        finished_at=now,
+        source="join",
+    )
