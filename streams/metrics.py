@@ -71,8 +71,8 @@ API_REQUESTS = Counter(
 )
 API_REQUEST_DURATION = Histogram(
     "wrapup_api_request_duration_seconds",
-    "Duration of contact-center API requests, by endpoint.",
-    ["endpoint"],
+    "Duration of contact-center API requests, by endpoint and status class.",
+    ["endpoint", "status_class"],
     buckets=REQUEST_BUCKETS,
 )
 CONFLICTS = Counter(
