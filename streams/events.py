@@ -25,6 +25,8 @@ import orjson
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
+# Accepted timestamps, epoch seconds: after the epoch, before 1e11 (the year 5138).
+_MAX_EPOCH_SECONDS = 1e11
 
 # Interaction IDs go into a URL path: allow only characters that cannot change it.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")
@@ -106,8 +108,9 @@ def is_ignorable(rejection: Rejection) -> bool:
 def _parse(raw: bytes | bytearray | memoryview | str | None) -> Event:
     if raw is None:
         raise _Invalid(RejectReason.NOT_JSON, "empty message")
-    if len(raw) > MAX_EVENT_BYTES:
-        raise _Invalid(RejectReason.TOO_LARGE, f"{len(raw)} bytes > {MAX_EVENT_BYTES}")
+    size = len(raw.encode(errors="surrogatepass")) if isinstance(raw, str) else len(raw)
+    if size > MAX_EVENT_BYTES:
+        raise _Invalid(RejectReason.TOO_LARGE, f"{size} bytes > {MAX_EVENT_BYTES}")
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -120,7 +123,8 @@ def _parse(raw: bytes | bytearray | memoryview | str | None) -> Event:
     name = _required_str(doc, "type")
     event_type = _classify(name, data)
     interaction_id = _required_str(data, "id", "data.id")
-    if not _SAFE_ID.fullmatch(interaction_id) or ".." in interaction_id:
+    # "." and ".." would be resolved as path segments, changing the URL.
+    if not _SAFE_ID.fullmatch(interaction_id) or ".." in interaction_id or interaction_id == ".":
         raise _Invalid(RejectReason.UNSAFE_ID, f"interaction id {interaction_id[:64]!r}")
     event_id = _optional_str(doc, "id") or f"{interaction_id}:{name}"
     occurred_at = _timestamp(doc.get("timestamp"), "timestamp", required=True)
@@ -197,18 +201,20 @@ def _timestamp(value: object, label: str, *, required: bool) -> float | None:
     if isinstance(value, bool):
         raise _Invalid(RejectReason.WRONG_TYPE, f"{label} must be a string or a number")
     if isinstance(value, int | float):
-        if not 0 < value < 1e14:
-            raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} out of range")
-        return float(value) / 1000.0
-    if isinstance(value, str):
+        seconds = float(value) / 1000.0
+    elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} is not ISO-8601") from None
         if parsed.tzinfo is None:
             raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} has no time zone")
-        return parsed.timestamp()
-    raise _Invalid(RejectReason.WRONG_TYPE, f"{label} must be a string or a number")
+        seconds = parsed.timestamp()
+    else:
+        raise _Invalid(RejectReason.WRONG_TYPE, f"{label} must be a string or a number")
+    if not 0 < seconds < _MAX_EPOCH_SECONDS:
+        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} out of range")
+    return seconds
 
 
 def encode_event(event: Event) -> bytes:
