@@ -86,7 +86,14 @@ class Policy:
         items = doc.get("rules") if isinstance(doc, dict) else doc
         if not isinstance(items, list) or not items:
             raise PolicyError('expected {"rules": [...]} with at least one rule')
-        return cls(tuple(_rule(i, item) for i, item in enumerate(items)))
+        rules = tuple(_rule(i, item) for i, item in enumerate(items))
+        seen: dict[tuple[str | None, str | None], int] = {}
+        for i, rule in enumerate(rules):
+            first = seen.setdefault((rule.campaign, rule.queue), i)
+            if first != i:
+                # Equal specificity: which code wins would depend on the order of the file.
+                raise PolicyError(f"rules[{i}] repeats rules[{first}]'s campaign and queue")
+        return cls(rules)
 
 
 def _rule(index: int, item: Any) -> Rule:
