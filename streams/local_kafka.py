@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -75,6 +76,8 @@ CONSUMER_GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCom
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM_PATH = REPO_ROOT / "scripts" / "kafka" / "pom.xml"
 _MARKER = ".complete"
+# Short-lived JVMs (storage format, CLI tools) start ~2x faster without the C2 JIT.
+_QUICK_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 _T = TypeVar("_T")
 
 
@@ -203,6 +206,7 @@ def run_kafka_tool(
     cmd = [
         _java(),
         f"-Xmx{heap}",
+        *_QUICK_JVM,
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={_tools_log4j(cache_dir())}",
         "-cp",
@@ -302,10 +306,18 @@ def _tail(text: str, lines: int = 40) -> str:
 
 
 def _tail_file(path: Path, lines: int = 40) -> str:
+    """The first error lines (with their causes) and the last ``lines`` lines of a log."""
     try:
-        return _tail(path.read_text(errors="replace"), lines)
+        text = path.read_text(errors="replace")
     except OSError:
         return "(no log)"
+    errors = [
+        line
+        for line in text.splitlines()
+        if " ERROR " in line or " FATAL " in line or line.startswith("Caused by:")
+    ][:12]
+    head = "errors:\n" + "\n".join(errors) + "\n... last lines:\n" if errors else ""
+    return head + _tail(text, lines)
 
 
 # --------------------------------------------------------------------------- probing
@@ -334,6 +346,31 @@ def _run_coro(factory: Callable[[], Awaitable[_T]]) -> _T:
         raise box["error"]
     result: _T = box["result"]
     return result
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when this process dies.
+
+    Only used from the main thread: PDEATHSIG fires when the *thread* that forked exits.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # parent already gone between fork and prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def _tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -516,6 +553,8 @@ class LocalKafka:
         self.extra_properties = dict(extra_properties or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self.startup_seconds: float | None = None
+        self.exit_code: int | None = None
+        self.killed = False
 
     # ---- paths / properties
 
@@ -604,6 +643,7 @@ class LocalKafka:
                 [
                     *java_base,
                     "-Xmx256m",
+                    *_QUICK_JVM,
                     "-cp",
                     classpath(jars),
                     "kafka.tools.StorageTool",
@@ -642,6 +682,7 @@ class LocalKafka:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal reaches only our supervisor
+                preexec_fn=_die_with_parent() if _in_main_thread() else None,
             )
         try:
             self._wait_ready(began)
@@ -675,20 +716,27 @@ class LocalKafka:
         proc = self._proc
         if proc is None:
             return None
+        self.killed = False
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
+                self.killed = True
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 proc.wait(timeout=30)
         self._proc = None
+        self.exit_code = proc.returncode
         return proc.returncode
 
     def stop(self) -> None:
-        """SIGTERM the JVM, SIGKILL it after ``stop_timeout``; remove a temporary data dir."""
+        """SIGTERM the JVM, SIGKILL it after ``stop_timeout``; remove a temporary data dir.
+
+        Afterwards ``exit_code`` holds the JVM's exit status and ``killed`` whether SIGKILL
+        was needed.
+        """
         self._terminate()
         if self._given_data_dir is None and self._data_dir is not None:
             shutil.rmtree(self._data_dir, ignore_errors=True)

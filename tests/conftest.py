@@ -1,0 +1,74 @@
+"""Shared fixtures: one real Kafka broker per session (lazily), unique topics per test."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+import pytest
+
+from streams.local_kafka import TopicSpec, ensure_topics_sync, kafka_from_env
+from tests.helpers import async_wait_for, wait_for
+
+__all__ = ["TopicFactory", "async_wait_for", "wait_for"]
+
+
+class TopicFactory(Protocol):
+    """Creates a topic on the session broker and returns its name."""
+
+    def __call__(
+        self,
+        partitions: int = 1,
+        *,
+        compact: bool = False,
+        name: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> str: ...
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tag every test that (transitively) uses the broker with the `kafka` marker."""
+    for item in items:
+        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """``host:port`` of a real broker: KAFKA_BOOTSTRAP_SERVERS, else a LocalKafka started
+    on first use and stopped at the end of the session."""
+    with kafka_from_env() as bootstrap:
+        yield bootstrap
+
+
+def _topic_prefix(node_name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", node_name).strip("-.")
+    return (cleaned or "topic")[:80]
+
+
+@pytest.fixture
+def topic_factory(kafka_bootstrap: str, request: pytest.FixtureRequest) -> TopicFactory:
+    """``topic_factory(partitions=1, *, compact=False, name=None, config=None) -> str``.
+
+    Creates (idempotently) a topic named after the test plus a random suffix, and waits
+    until all its partitions have leaders. Usable from sync and async tests.
+    """
+    prefix = _topic_prefix(request.node.name)
+
+    def create(
+        partitions: int = 1,
+        *,
+        compact: bool = False,
+        name: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> str:
+        topic = name or f"{prefix}-{uuid.uuid4().hex[:10]}"
+        settings = dict(config or {})
+        if compact:
+            settings.setdefault("cleanup.policy", "compact")
+        ensure_topics_sync(kafka_bootstrap, [TopicSpec(topic, partitions, config=settings)])
+        return topic
+
+    return create
