@@ -102,7 +102,7 @@ def test_timeline_is_validated() -> None:
 def test_each_transition_is_emitted_once_and_in_order(times: list[float], agent: bool) -> None:
     lc = make(agent_at=30.0 if agent else None)
     emitted: list[State] = []
-    for now in sorted(times) + [100.0]:
+    for now in [*sorted(times), 100.0]:
         lc, out = settle(lc, now)
         emitted.extend(t.state for t in out)
         assert lc.next_due() is None or lc.next_due() >= 0

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from streams.simulator.chaos import Chaos
 from streams.simulator.ledger import RequestRecord
 from streams.simulator.lifecycle import State, Timeline, Transition
 from streams.simulator.platform import (
