@@ -2,7 +2,10 @@
 
 :meth:`RateLimiter.reserve` books the next free slot and says how long the caller must
 wait for it (GCRA, the "virtual scheduling" form of a token bucket): ``burst`` requests
-may go at once, then one every ``1/rate`` seconds, first come first served. Booking
+may go at once, then one every ``1/rate`` seconds, first come first served. The default
+burst is 1 (even spacing), so any one-second window holds at most ``rate`` requests
+whatever window the platform counts its quota in (a full bucket of ``rate`` would let
+nearly ``2 * rate`` through in the first second). Booking
 instead of polling keeps waiters in order and lets the caller wait however it likes (the
 dispatcher's wait also ends early when a delivery is cancelled). A 429's ``Retry-After``
 pauses every request of the process, since the quota it reports is shared.
@@ -34,14 +37,14 @@ class RateLimiter:
     def __init__(
         self,
         rate: float,
-        burst: float | None = None,
+        burst: float = 1.0,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = max(1.0, rate if burst is None else burst)
+        self.burst = max(1.0, burst)
         self._interval = 1.0 / rate
         self._tolerance = (self.burst - 1.0) * self._interval
         self._clock = clock
