@@ -141,15 +141,21 @@ def decide(
             first_seen_at=now,
             expires_at=now + rules.pending_ttl,
         )
-    state = _merge_context(state, event)
-
     if state.status is Status.DONE:
-        return _none(state, "after_final")
+        return _none(state, "after_final")  # unchanged: a late duplicate writes nothing
+    state = _merge_context(state, event)
     if state.status is Status.DISPATCHING:
         if event.type is EventType.WRAPPED and not _is_own_echo(state, event):
             state = replace(state, wrapped_at=event.occurred_at, wrapped_by=event.wrapped_by)
             return Step(state, Decision(Action.CANCEL, f"wrapped_by_{_source(event)}"))
         return _none(state, "duplicate")
+
+    # PENDING. Whatever the event, context it brings may rule the interaction out.
+    if not policy.could_be_in_scope(state.campaign_id, state.queue_id):
+        return _none(None, "out_of_scope")
+    # Expiry must not depend on when the last tick ran: an overdue state expires now.
+    if now >= state.expires_at:
+        return expire(state, now, rules)
 
     if event.type is EventType.WRAPPED:
         reason = f"wrapped_by_{_source(event)}"
@@ -163,22 +169,23 @@ def decide(
             expires_at=now + rules.retention,
         )
         return Step(state, Decision(Action.PUBLISH, reason, report=_report(state, now)))
+    duplicate = False
     if event.type is EventType.ENDED:
-        if state.ended_at is not None:
-            return _none(state, "duplicate")
-        state = replace(state, ended_at=event.occurred_at)
+        duplicate = state.ended_at is not None
+        if not duplicate:
+            state = replace(state, ended_at=event.occurred_at)
     else:
-        if state.wrapping_up_at is not None:
-            return _none(state, "duplicate")
-        state = replace(state, wrapping_up_at=event.occurred_at)
+        duplicate = state.wrapping_up_at is not None
+        if not duplicate:
+            state = replace(state, wrapping_up_at=event.occurred_at)
 
-    if not policy.could_be_in_scope(state.campaign_id, state.queue_id):
-        return _none(None, "out_of_scope")
     if state.ended_at is None or state.wrapping_up_at is None:
-        return _none(state, "waiting")
+        return _none(state, "duplicate" if duplicate else "waiting")
     code = policy.resolve(state.campaign_id, state.queue_id)
     if code is None:
-        return _none(None, "out_of_scope")
+        # Paired, but campaign/queue are not yet known well enough to pick a rule: a
+        # later event (even a duplicate) may bring them; else the state expires.
+        return _none(state, "duplicate" if duplicate else "waiting_context")
     state = replace(
         state,
         status=Status.DISPATCHING,
@@ -225,8 +232,10 @@ def expire(state: InteractionState, now: float, rules: JoinRules) -> Step:
         reason = "dispatch_unresolved"
     elif state.ended_at is None:
         reason = "missing_ended"
-    else:
+    elif state.wrapping_up_at is None:
         reason = "missing_wrapping_up"
+    else:
+        reason = "missing_context"  # paired, but no rule could be chosen
     state = replace(
         state,
         status=Status.DONE,
@@ -256,13 +265,15 @@ def _merge_context(state: InteractionState, event: Event) -> InteractionState:
 
 
 def _is_own_echo(state: InteractionState, event: Event) -> bool:
-    return event.wrapped_by in OWN_SOURCES and (
+    return (event.wrapped_by or "").lower() in OWN_SOURCES and (
         event.wrapup_code_id is None or event.wrapup_code_id == state.code_id
     )
 
 
 def _source(event: Event) -> str:
-    source = (event.wrapped_by or "unknown").lower()
+    if event.wrapped_by is None:
+        return "unknown"
+    source = event.wrapped_by.lower()
     return source if source in {"agent", "platform", "api"} else "other"
 
 
