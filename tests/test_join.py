@@ -129,7 +129,9 @@ def test_context_arriving_later_drops_the_pending_state() -> None:
 
 
 def test_wrapped_with_out_of_scope_context_keeps_no_state() -> None:
-    state, steps = run([ev(ENDED, campaign=None), ev(WRAPPED, campaign="c9", queue="q9", source="agent")])
+    state, steps = run(
+        [ev(ENDED, campaign=None), ev(WRAPPED, campaign="c9", queue="q9", source="agent")]
+    )
     assert state is None
     assert steps[1].decision.action is Action.NONE
 
