@@ -239,7 +239,8 @@ class _Reader:
 
     def name(self, name: str) -> str:
         value = self.text(name)
-        if not all(c.isalnum() or c in "._-" for c in value) or len(value) > 200:
+        # ASCII only: str.isalnum() is also true for letters like "é", which Kafka rejects.
+        if not all(c.isascii() and (c.isalnum() or c in "._-") for c in value) or len(value) > 200:
             raise ConfigError(f"{name}: {value!r} may only hold letters, digits, '.', '_', '-'")
         return value
 
