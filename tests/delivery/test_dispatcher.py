@@ -345,3 +345,19 @@ async def test_request_metrics_are_recorded(clock: VirtualTime) -> None:
     assert sample("wrapup_api_requests_total", endpoint="wrapup", status="503",
                   status_class="5xx") == before + 1
     assert sample("wrapup_retries_total", reason="server_error") == retries + 1
+
+
+async def test_a_bug_becomes_a_failed_report_not_an_exception(clock: VirtualTime) -> None:
+    platform = FakePlatform(clock, posts=[ValueError("boom")])
+    report = await make(platform).deliver(job())
+    assert (report.outcome, report.reason) == (Outcome.FAILED, "internal_error")
+
+
+async def test_task_cancellation_propagates(clock: VirtualTime) -> None:
+    platform = FakePlatform(clock, posts=[reply(429, headers={"Retry-After": "60"})])
+    task = asyncio.ensure_future(make(platform).deliver(job()))
+    await clock.sleep(1)  # the delivery is now waiting out the Retry-After
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
