@@ -47,6 +47,10 @@ VARIABLES: tuple[Variable, ...] = (
              "compacted topic of final outcomes, keyed by interaction ID (the ledger)"),
     Variable("WRAPUP_DEAD_LETTER_TOPIC", "wrapup-bridge.dead-letter",
              "topic for unparseable events and permanent delivery failures"),
+    Variable("WRAPUP_AUTO_OFFSET_RESET", "earliest",
+             "where a new consumer group starts: earliest (nothing missed) or latest"),
+    Variable("WRAPUP_REPLICATION_FACTOR", "1",
+             "replication factor of the topics the worker creates (3 in production)"),
     Variable("WRAPUP_STORE", "memory",
              "table store: memory (recovered from the changelog) or rocksdb"),
     Variable("WRAPUP_DATA_DIR", "var/wrapup-data", "directory for Faust's data and RocksDB"),
@@ -101,6 +105,8 @@ class Settings:
     events_keyed: bool
     outcomes_topic: str
     dead_letter_topic: str
+    auto_offset_reset: str
+    replication_factor: int
     store: str
     data_dir: Path
     policy: Policy
@@ -142,6 +148,8 @@ class Settings:
             events_keyed=r.boolean("WRAPUP_EVENTS_KEYED"),
             outcomes_topic=r.name("WRAPUP_OUTCOMES_TOPIC"),
             dead_letter_topic=r.name("WRAPUP_DEAD_LETTER_TOPIC"),
+            auto_offset_reset=r.choice("WRAPUP_AUTO_OFFSET_RESET", ("earliest", "latest")),
+            replication_factor=r.integer("WRAPUP_REPLICATION_FACTOR", low=1, high=10),
             store=r.choice("WRAPUP_STORE", ("memory", "rocksdb")),
             data_dir=Path(r.text("WRAPUP_DATA_DIR")),
             policy=r.policy(),

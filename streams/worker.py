@@ -1,0 +1,444 @@
+"""The Faust worker: a thin shell that feeds Kafka records to the pure join.
+
+One agent (concurrency 1, faust-streaming #606) consumes, co-partitioned:
+
+* the events topic (or its re-keyed copy) — platform events, via :func:`join.decide`;
+* the outcomes topic — final delivery reports, via :func:`join.record_outcome`;
+* the ticks topic — one tick per partition every few seconds, via :func:`join.expire`,
+  so deadlines fire even when a partition is quiet, and the table is only ever
+  written inside stream iteration.
+
+A decision to post is written to the changelog-backed table as DISPATCHING and the
+delivery task waits for that write to be acknowledged before any HTTP request, so a
+worker killed at any moment resumes outstanding deliveries (read-back first) after
+a restart or rebalance and never posts a finished wrap-up again. Deliveries run as
+bounded background tasks: a slow API never stalls the partition's event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import faust
+import orjson
+from faust.types import TP
+
+from streams import metrics
+from streams.config import Settings
+from streams.delivery import DeliveryJob, Dispatcher
+from streams.events import Event, Rejection, is_ignorable, parse_event
+from streams.join import (
+    Action,
+    InteractionState,
+    JoinRules,
+    Status,
+    Step,
+    decide,
+    expire,
+    record_outcome,
+)
+from streams.logs import log_outcome
+from streams.outcomes import DeliveryReport, Outcome
+from streams.schedule import ExpiryIndex
+from streams.topics import TopicLayout
+from streams.web import HealthState, WebServer
+
+log = logging.getLogger("wrapup.worker")
+
+TICK_KEY = b"tick"
+DRAIN_SECONDS = 20.0
+
+
+def encode_state(state: InteractionState) -> bytes:
+    """Table value of a state."""
+    return orjson.dumps(state.to_dict())
+
+
+def decode_state(raw: bytes | None) -> InteractionState | None:
+    """Inverse of :func:`encode_state` (None for a missing entry)."""
+    return None if raw is None else InteractionState.from_dict(orjson.loads(raw))
+
+
+@dataclass
+class _Delivery:
+    task: asyncio.Task[None]
+    cancelled: asyncio.Event
+    partition: int
+
+
+class JoinWorker:
+    """Builds the Faust app and owns its per-process runtime state."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        layout: TopicLayout,
+        *,
+        dispatcher_factory: Callable[[Settings], Dispatcher] = Dispatcher.from_settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.layout = layout
+        self.rules = JoinRules(
+            policy=settings.policy,
+            pending_ttl=settings.pending_ttl,
+            retention=settings.state_retention,
+            default_acw=settings.default_acw,
+        )
+        self.clock = clock
+        self._dispatcher_factory = dispatcher_factory
+        self._dispatcher: Dispatcher | None = None
+        self._deliveries: dict[bytes, _Delivery] = {}
+        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._index = ExpiryIndex()
+        self._status_counts: dict[int, Counter[Status]] = {}
+        self.health = HealthState()
+        self.app = self._build_app()
+
+    # ------------------------------------------------------------------ wiring
+    def _build_app(self) -> faust.App:
+        s, layout = self.settings, self.layout
+        servers = [f"kafka://{srv.strip()}" for srv in s.kafka_bootstrap_servers.split(",")]
+        app = faust.App(
+            s.app_id,
+            broker=servers,
+            store="memory://" if s.store == "memory" else "rocksdb://",
+            datadir=str(s.data_dir),
+            web_enabled=False,
+            topic_partitions=layout.partitions,
+            topic_replication_factor=s.replication_factor,
+            consumer_auto_offset_reset=s.auto_offset_reset,
+            producer_acks=-1,
+            stream_wait_empty=False,
+        )
+        raw: dict[str, Any] = {
+            "key_type": bytes, "value_type": bytes,
+            "key_serializer": "raw", "value_serializer": "raw",
+        }
+        self.table = app.Table(
+            "interactions", default=None, partitions=layout.partitions,
+            key_type=bytes, value_type=bytes,
+        )
+        self.outcomes_topic = app.topic(layout.outcomes, partitions=layout.partitions, **raw)
+        self.ticks_topic = app.topic(layout.ticks, partitions=layout.partitions, **raw)
+        self.dead_letter_topic = app.topic(layout.dead_letter, **raw)
+        source = app.topic(layout.join_source, layout.outcomes, layout.ticks, **raw)
+
+        async def join(stream: faust.StreamT[bytes]) -> None:
+            async for record in stream.events():
+                await self.handle(record.message.topic, record.message.partition,
+                                  record.key, record.value)
+
+        app.agent(source, name="join", concurrency=1)(join)
+
+        if layout.rekeyed:
+            rekeyed = app.topic(layout.rekeyed, partitions=layout.partitions, **raw)
+
+            async def rekey(stream: faust.StreamT[bytes]) -> None:
+                async for record in stream.events():
+                    event = await self._parse_or_dead_letter(record.message, record.value)
+                    if event is not None:
+                        await rekeyed.send(key=event.interaction_id.encode(),
+                                           value=record.value)
+
+            app.agent(app.topic(layout.events, **raw), name="rekey", concurrency=1)(rekey)
+
+        app.timer(s.tick_interval)(self._tick_all_partitions)
+        app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
+        app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
+        app.on_before_shutdown.connect(cast(Any, self._on_shutdown))
+        self.web = WebServer(s.web_host, s.web_port, self.health)
+        self.health.is_ready = self._is_ready
+        return app
+
+    def _is_ready(self) -> bool:
+        recovery = getattr(self.app.tables, "recovery", None)
+        in_recovery = bool(getattr(recovery, "in_recovery", False))
+        return self._started and not self.app.rebalancing and not in_recovery
+
+    _started = False
+
+    # ----------------------------------------------------------- agent input
+    async def handle(self, topic: str, partition: int, key: bytes | None,
+                     value: bytes | None) -> None:
+        """Process one record of the join agent's source (inside stream iteration)."""
+        now = self.clock()
+        if topic == self.layout.ticks:
+            await self._on_tick(partition, now)
+        elif topic == self.layout.outcomes:
+            await self._on_outcome(partition, key, value, now)
+        else:
+            event = await self._parse_or_dead_letter(
+                _Where(topic, partition, None), value, key=key
+            )
+            if event is not None:
+                ikey = event.interaction_id.encode()
+                await self._apply(ikey, partition, self._load(ikey),
+                                  lambda st: decide(st, event, now, self.rules), now)
+
+    async def _parse_or_dead_letter(
+        self, where: Any, value: bytes | None, *, key: bytes | None = None
+    ) -> Event | None:
+        parsed = parse_event(value)
+        if isinstance(parsed, Rejection):
+            if is_ignorable(parsed):
+                metrics.EVENTS.labels("other", "ignored").inc()
+                return None
+            metrics.EVENTS.labels("invalid", "rejected").inc()
+            await self._dead_letter_event(where, value, parsed.reason.value, parsed.detail)
+            return None
+        keyed = key is not None and self.layout.rekeyed is None
+        if keyed and key != parsed.interaction_id.encode():
+            metrics.EVENTS.labels(parsed.type.value, "rejected").inc()
+            await self._dead_letter_event(where, value, "key_mismatch",
+                                          "record key is not the interaction ID")
+            return None
+        metrics.EVENTS.labels(parsed.type.value, "accepted").inc()
+        return parsed
+
+    async def _dead_letter_event(self, where: Any, value: bytes | None, reason: str,
+                                 detail: str) -> None:
+        metrics.EVENTS_REJECTED.labels(reason).inc()
+        metrics.DEAD_LETTERS.labels("event", reason).inc()
+        log.warning("event rejected", extra={"reason": reason, "detail": detail,
+                                             "topic": where.topic, "partition": where.partition})
+        await self.dead_letter_topic.send(
+            value=value or b"",
+            headers={
+                "wrapup-kind": b"event",
+                "wrapup-reason": reason.encode(),
+                "wrapup-detail": detail[:500].encode(),
+                "wrapup-source": f"{where.topic}/{where.partition}".encode(),
+            },
+        )
+
+    async def _on_outcome(self, partition: int, key: bytes | None, value: bytes | None,
+                          now: float) -> None:
+        if key is None or value is None:
+            return
+        try:
+            report = DeliveryReport.decode(value)
+        except ValueError:
+            log.warning("malformed outcome record ignored", extra={"partition": partition})
+            return
+        await self._apply(key, partition, self._load(key),
+                          lambda st: record_outcome(st, report, now, self.rules), now)
+
+    async def _on_tick(self, partition: int, now: float) -> None:
+        if not self._index.is_built(partition):
+            self._rebuild_partition(partition, now)
+        for key in self._index.pop_due(partition, now):
+            state = self._load(key)
+            if state is None or state.partition != partition:
+                continue
+            await self._apply(key, partition, state, lambda st: _expire(st, now, self.rules), now)
+        metrics.PENDING.set(sum(c[Status.PENDING] for c in self._status_counts.values()))
+        for status in Status:
+            metrics.TABLE_ENTRIES.labels(status.value).set(
+                sum(c[status] for c in self._status_counts.values()))
+
+    def _rebuild_partition(self, partition: int, now: float) -> None:
+        """First tick after an assignment: index the partition, resume open deliveries."""
+        entries: list[tuple[bytes, float]] = []
+        counts: Counter[Status] = Counter()
+        resumed = 0
+        for key, raw in list(self.table.items()):
+            state = decode_state(raw)
+            if state is None or state.partition != partition:
+                continue
+            entries.append((key, state.expires_at))
+            counts[state.status] += 1
+            if state.status is Status.DISPATCHING and key not in self._deliveries:
+                self._start_delivery(key, state, None, readback_first=True)
+                resumed += 1
+        self._index.rebuild(partition, entries)
+        self._status_counts[partition] = counts
+        if resumed:
+            log.info("resumed deliveries", extra={"partition": partition, "count": resumed})
+
+    # ------------------------------------------------------------ transitions
+    def _load(self, key: bytes) -> InteractionState | None:
+        return decode_state(self.table.get(key))
+
+    async def _apply(self, key: bytes, partition: int, old: InteractionState | None,
+                     transition: Callable[[InteractionState | None], Step], now: float) -> None:
+        step = transition(old)
+        decision, state = step.decision, step.state
+        metrics.JOIN_DECISIONS.labels(decision.action.value, decision.reason).inc()
+        if state is not None and state.partition != partition:
+            state = replace(state, partition=partition)
+        changelog: Awaitable[Any] | None = None
+        if state != old:
+            self._count(partition, old, state)
+            if state is None:
+                self.table.pop(key, None)
+            elif decision.action is Action.POST:
+                # Written and sent to the changelog here; the delivery awaits the ack.
+                value = encode_state(state)
+                self.table.data[key] = value
+                changelog = self.table.send_changelog(partition, key, value)
+            else:
+                self.table[key] = encode_state(state)
+            if state is not None:
+                self._index.schedule(partition, key, state.expires_at)
+        if decision.action is Action.POST and state is not None:
+            metrics.PAIRS_COMPLETED.inc()
+            if old is not None:
+                metrics.PAIRING_WAIT.observe(max(0.0, now - old.first_seen_at))
+            self._start_delivery(key, state, changelog, readback_first=False)
+        elif decision.action is Action.CANCEL:
+            delivery = self._deliveries.get(key)
+            if delivery is not None:
+                delivery.cancelled.set()
+        elif decision.action is Action.PUBLISH and decision.report is not None:
+            if decision.report.outcome is Outcome.EXPIRED:
+                metrics.EXPIRED.labels(decision.report.reason).inc()
+            await self._publish(key, partition, decision.report, state)
+
+    def _count(self, partition: int, old: InteractionState | None,
+               new: InteractionState | None) -> None:
+        counts = self._status_counts.setdefault(partition, Counter())
+        if old is not None:
+            counts[old.status] -= 1
+        if new is not None:
+            counts[new.status] += 1
+
+    # -------------------------------------------------------------- delivery
+    def _start_delivery(self, key: bytes, state: InteractionState,
+                        changelog: Awaitable[Any] | None, *, readback_first: bool) -> None:
+        code = state.code
+        if code is None:  # a DISPATCHING state always has one; be defensive
+            return
+        cancelled = asyncio.Event()
+        job = DeliveryJob(
+            interaction_id=state.interaction_id,
+            code=code,
+            deadline=state.deadline(self.rules),
+            decided_at=state.paired_at,
+            readback_first=readback_first,
+            cancelled=cancelled,
+        )
+        task = asyncio.ensure_future(self._deliver(key, state, job, changelog))
+        self._deliveries[key] = _Delivery(task, cancelled, state.partition)
+        task.add_done_callback(lambda _t: self._forget_delivery(key, task))
+
+    def _forget_delivery(self, key: bytes, task: asyncio.Task[None]) -> None:
+        current = self._deliveries.get(key)
+        if current is not None and current.task is task:
+            del self._deliveries[key]
+
+    async def _deliver(self, key: bytes, state: InteractionState, job: DeliveryJob,
+                       changelog: Awaitable[Any] | None) -> None:
+        if changelog is not None:
+            await changelog  # the decision is durable before any HTTP request
+        async with self._slots:
+            metrics.IN_FLIGHT.inc()
+            try:
+                report = await self._get_dispatcher().deliver(job)
+            finally:
+                metrics.IN_FLIGHT.dec()
+        if report.first_attempt_at is not None and report.decided_at is not None:
+            metrics.DECISION_LATENCY.observe(
+                max(0.0, report.first_attempt_at - report.decided_at))
+        if report.outcome.done and report.finished_at is not None and state.ended_at:
+            metrics.END_TO_END_LATENCY.observe(max(0.0, report.finished_at - state.ended_at))
+        delay = 0.5
+        for _attempt in range(60):  # the outcome must reach the ledger; Kafka may blip
+            try:
+                await self._publish(key, state.partition, report, state)
+                return
+            except Exception:
+                log.exception("publishing an outcome failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _get_dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            self._dispatcher = self._dispatcher_factory(self.settings)
+        return self._dispatcher
+
+    async def _publish(self, key: bytes, partition: int, report: DeliveryReport,
+                       state: InteractionState | None) -> None:
+        """Send a final outcome to the ledger (and dead-letter failures); wait for the ack."""
+        metrics.OUTCOMES.labels(report.outcome.value, report.reason).inc()
+        log_outcome(report, campaign_id=state.campaign_id if state else None,
+                    queue_id=state.queue_id if state else None)
+        fut = await self.outcomes_topic.send(key=key, value=report.encode(),
+                                             partition=partition)
+        if report.outcome is Outcome.FAILED:
+            metrics.DEAD_LETTERS.labels("delivery", report.reason).inc()
+            await self.dead_letter_topic.send(
+                key=key, value=report.encode(),
+                headers={"wrapup-kind": b"delivery", "wrapup-reason": report.reason.encode()},
+            )
+        await fut
+
+    # ---------------------------------------------------------- lifecycle
+    async def _tick_all_partitions(self) -> None:
+        """Timer: one tick per assigned partition, plus lag and readiness gauges."""
+        self._started = True
+        assigned = self.app.consumer.assignment()
+        now = self.clock()
+        for tp in assigned:
+            if tp.topic == self.layout.ticks:
+                await self.ticks_topic.send(key=TICK_KEY, value=repr(now).encode(),
+                                            partition=tp.partition)
+        for tp in assigned:
+            if tp.topic == self.layout.join_source:
+                self._observe_lag(tp)
+        metrics.READY.set(1 if self._is_ready() else 0)
+
+    def _observe_lag(self, tp: TP) -> None:
+        consumer = self.app.consumer
+        with contextlib.suppress(Exception):
+            high = consumer.highwater(tp)
+            committed = getattr(consumer, "_committed_offset", {}).get(tp)
+            if high is not None:
+                lag = high - (committed if committed is not None else 0)
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, lag))
+
+    async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
+        metrics.READY.set(0)
+
+    async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        metrics.REBALANCES.inc()
+        mine = {tp.partition for tp in assigned if tp.topic == self.layout.join_source}
+        lost = [p for p in list(self._status_counts) if p not in mine]
+        self._index.forget(set(self._status_counts) | set(mine))
+        for p in lost:
+            self._status_counts.pop(p, None)
+        for key, delivery in list(self._deliveries.items()):
+            if delivery.partition not in mine:
+                delivery.task.cancel()
+                self._deliveries.pop(key, None)
+
+    async def _on_shutdown(self, sender: Any, **_: Any) -> None:
+        """Give running deliveries a bounded time to finish; the rest resume on restart."""
+        tasks = [d.task for d in self._deliveries.values()]
+        if tasks:
+            log.info("draining deliveries", extra={"count": len(tasks)})
+            _done, pending = await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
+            for task in pending:
+                task.cancel()
+        if self._dispatcher is not None:
+            await self._dispatcher.aclose()
+        await self.web.stop()
+
+
+def _expire(state: InteractionState | None, now: float, rules: JoinRules) -> Step:
+    assert state is not None
+    return expire(state, now, rules)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    topic: str
+    partition: int
+    offset: int | None
