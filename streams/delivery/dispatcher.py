@@ -201,7 +201,8 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not kill the worker's delivery task
-            log.error("delivery of %s crashed: %s", job.interaction_id, type(exc).__name__)
+            log.error("delivery of %s crashed: %s", job.interaction_id, type(exc).__name__,
+                      exc_info=True)
             return self._report(run, Outcome.FAILED, "internal_error")
 
     async def _deliver(self, run: _Run) -> DeliveryReport:
