@@ -49,6 +49,8 @@ VARIABLES: tuple[Variable, ...] = (
              "topic for unparseable events and permanent delivery failures"),
     Variable("WRAPUP_AUTO_OFFSET_RESET", "earliest",
              "where a new consumer group starts: earliest (nothing missed) or latest"),
+    Variable("WRAPUP_KAFKA_SESSION_TIMEOUT_SECONDS", "30",
+             "consumer group session timeout: how soon a dead worker's partitions move"),
     Variable("WRAPUP_REPLICATION_FACTOR", "1",
              "replication factor of the topics the worker creates (3 in production)"),
     Variable("WRAPUP_STORE", "memory",
@@ -106,6 +108,7 @@ class Settings:
     outcomes_topic: str
     dead_letter_topic: str
     auto_offset_reset: str
+    session_timeout: float
     replication_factor: int
     store: str
     data_dir: Path
@@ -149,6 +152,7 @@ class Settings:
             outcomes_topic=r.name("WRAPUP_OUTCOMES_TOPIC"),
             dead_letter_topic=r.name("WRAPUP_DEAD_LETTER_TOPIC"),
             auto_offset_reset=r.choice("WRAPUP_AUTO_OFFSET_RESET", ("earliest", "latest")),
+            session_timeout=r.number("WRAPUP_KAFKA_SESSION_TIMEOUT_SECONDS", low=6, high=300),
             replication_factor=r.integer("WRAPUP_REPLICATION_FACTOR", low=1, high=10),
             store=r.choice("WRAPUP_STORE", ("memory", "rocksdb")),
             data_dir=Path(r.text("WRAPUP_DATA_DIR")),

@@ -269,6 +269,7 @@ def worker_env(bootstrap: str, events_topic: str, platform_url: str, data_dir: P
         "WRAPUP_API_TOKEN": "test-token-not-secret",
         "WRAPUP_WEB_PORT": str(free_port()),
         "WRAPUP_TICK_INTERVAL_SECONDS": "0.5",
+        "WRAPUP_KAFKA_SESSION_TIMEOUT_SECONDS": "6",
         "WRAPUP_API_RATE_LIMIT": "200",
         "WRAPUP_LOG_LEVEL": "INFO",
     }
