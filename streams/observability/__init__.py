@@ -1,0 +1,1 @@
+"""Observability artefacts' tooling: PromQL inspection, dashboard loading, chart rendering."""
