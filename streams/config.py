@@ -69,7 +69,7 @@ VARIABLES: tuple[Variable, ...] = (
              '{"wrapupCode": {"id": "{codeId}", "label": "{codeLabel}"}}',
              "JSON body template of the wrap-up POST ({codeId}, {codeLabel})"),
     Variable("WRAPUP_API_TOKEN", None, "static bearer token (instead of OAuth2)", secret=True),
-    Variable("WRAPUP_OAUTH_TOKEN_URL", None,
+    Variable("WRAPUP_OAUTH_TOKEN_URL", "/oauth/token",
              "OAuth2 token endpoint (client-credentials grant); relative to the base URL if "
              "it starts with /"),
     Variable("WRAPUP_OAUTH_CLIENT_ID", None, "OAuth2 client ID"),
