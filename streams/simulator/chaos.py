@@ -8,6 +8,7 @@ on the platform. :class:`SlidingWindow` is the request-rate limiter behind 429.
 from __future__ import annotations
 
 import math
+import zlib
 from collections import deque
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -25,6 +26,9 @@ class Chaos:
     * ``lost_response_fraction``: *apply* a wrap-up POST, then time out the same way: the
       client cannot tell it landed (the case exactly-once delivery must survive).
     * ``latency_seconds`` (+ up to ``latency_jitter_seconds``): added to every API request.
+    * ``slow_seconds``: added to every API request of the ``slow_fraction`` of interactions
+      that :meth:`is_slow` picks (a stable hash of the ID: the same ones every run), so a
+      test can show one slow interaction does not hold up the others.
     * ``rate_limit``: API requests per ``rate_window_seconds`` above which the answer is
       429 with ``Retry-After`` (``retry_after_seconds``, else the time the window frees).
     """
@@ -37,12 +41,15 @@ class Chaos:
     hold_seconds: float = 30.0
     latency_seconds: float = 0.0
     latency_jitter_seconds: float = 0.0
+    slow_fraction: float = 0.0
+    slow_seconds: float = 0.0
     rate_limit: int | None = None
     rate_window_seconds: float = 1.0
     retry_after_seconds: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("error_fraction", "timeout_fraction", "lost_response_fraction"):
+        for name in ("error_fraction", "timeout_fraction", "lost_response_fraction",
+                     "slow_fraction"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {value}")
@@ -50,7 +57,8 @@ class Chaos:
             raise ValueError(f"timeout_mode must be one of {TIMEOUT_MODES}")
         if any(not 500 <= s <= 599 for s in self.error_statuses) or not self.error_statuses:
             raise ValueError("error_statuses must be non-empty 5xx codes")
-        if min(self.hold_seconds, self.latency_seconds, self.latency_jitter_seconds) < 0:
+        if min(self.hold_seconds, self.latency_seconds, self.latency_jitter_seconds,
+               self.slow_seconds) < 0:
             raise ValueError("durations must be non-negative")
         if self.rate_limit is not None and self.rate_limit < 1:
             raise ValueError("rate_limit must be >= 1 (or None for no limit)")
@@ -58,6 +66,12 @@ class Chaos:
             raise ValueError("rate_window_seconds must be positive")
         if self.retry_after_seconds is not None and self.retry_after_seconds < 0:
             raise ValueError("retry_after_seconds must be non-negative")
+
+    def is_slow(self, interaction_id: str | None) -> bool:
+        """True for the stable ``slow_fraction`` share of interaction IDs."""
+        if not interaction_id or self.slow_fraction <= 0:
+            return False
+        return zlib.crc32(interaction_id.encode()) % 10_000 < self.slow_fraction * 10_000
 
     def updated(self, changes: dict[str, Any]) -> Chaos:
         """A copy with ``changes`` applied; unknown keys raise ``ValueError``."""

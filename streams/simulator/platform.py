@@ -322,6 +322,8 @@ class _Api:
         """Latency, auth, rate limits and injected failures common to every API route."""
         p, chaos = self.p, self.p.chaos
         delay = chaos.latency_seconds + chaos.latency_jitter_seconds * p._rng.random()
+        if chaos.is_slow(interaction_id):
+            delay += chaos.slow_seconds
         if delay > 0:
             await asyncio.sleep(delay)
         now = p.clock()
