@@ -106,7 +106,9 @@ def _mount(name: str, module: str, attribute: str) -> None:
         if exc.name != module:  # a real import error inside the module: surface it
             raise
         return
-    main.add_command(getattr(imported, attribute), name)
+    command = getattr(imported, attribute, None)
+    if isinstance(command, click.Command):
+        main.add_command(command, name)
 
 
 _mount("simulate", "streams.simulator.cli", "simulate")

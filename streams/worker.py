@@ -116,6 +116,7 @@ class JoinWorker:
             topic_replication_factor=s.replication_factor,
             consumer_auto_offset_reset=s.auto_offset_reset,
             producer_acks=-1,
+            producer_linger=0.005,  # batch changelog writes: ack round trips bound throughput
             broker_session_timeout=s.session_timeout,
             broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
             stream_wait_empty=False,
