@@ -318,3 +318,14 @@ def describe_variables() -> str:
         default = f" (default: {var.default})" if var.default is not None else ""
         lines.append(f"  {var.name}{default}\n      {var.help}")
     return "\n".join(lines)
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from :data:`VARIABLES`."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for var in VARIABLES:
+        default = f"`{var.default}`" if var.default is not None else "-"
+        secret = " **Secret.**" if var.secret else ""
+        cells = [f"`{var.name}`", default, var.help + secret]
+        rows.append("| " + " | ".join(c.replace("|", "&#124;") for c in cells) + " |")
+    return "\n".join(rows)
