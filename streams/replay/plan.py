@@ -1,0 +1,159 @@
+"""Which wrap-ups a replay should deliver: the join core folded over scanned records.
+
+Pure (no I/O, no clock). :class:`Planner` feeds every scanned record through
+:func:`streams.join.decide`, the worker's own transition, with the record's Kafka
+timestamp as ``now``, and keeps one :class:`~streams.join.InteractionState` per
+interaction in a dict (the worker's table, in memory). There is no other join.
+
+* A ``POST`` decision made at a record at or after the window start (per partition: the
+  offset for ``--since``) makes the interaction a :class:`Candidate`. Pairs completed
+  in the look-back margin before the window belong to the previous window and are not
+  candidates; the margin exists so that a pair whose first event precedes ``--since``
+  is still found when its second event is inside the window.
+* A later ``CANCEL`` (the agent or the platform wrapped it) marks the candidate skipped.
+* Records the worker would reject (unparseable, or keyed by something other than the
+  interaction ID) are counted and ignored, exactly as the worker ignores them.
+
+``now`` is the record timestamp, not the wall clock: the pending TTL is measured between
+the records' times, which is what a worker that was running at the time measured (it
+processes a record moments after it is appended), so a replay pairs what a live worker
+would have paired and expires what it would have expired. Terminal states are never
+forgotten during a scan (the worker forgets them after the retention): that only makes
+a replay more conservative.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from streams.events import Event, is_ignorable, parse_event
+from streams.join import Action, InteractionState, JoinRules, Status, decide, expire
+from streams.policy import WrapupCode
+
+
+class ScanRecord(Protocol):
+    """The fields of a Kafka record the planner reads (aiokafka's ConsumerRecord fits)."""
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def timestamp(self) -> int: ...  # milliseconds
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pair completed inside the window: deliver ``code`` unless ``skip_reason`` is set."""
+
+    interaction_id: str
+    partition: int
+    code: WrapupCode
+    deadline: float  # the ACW deadline the join computed (event time, epoch seconds)
+    paired_at: float  # timestamp of the record that completed the pair
+    skip_reason: str | None = None  # e.g. wrapped_by_agent: a later event says it is wrapped
+
+
+@dataclass
+class Plan:
+    """What the scan found: candidates in pairing order, and counts for the summary."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    events_scanned: int = 0  # every record read, look-back margin included
+    events_in_window: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)  # by reason (window and margin)
+    decisions: Counter[str] = field(default_factory=Counter)  # join reasons, window records
+    pairs_before_window: int = 0
+    unpaired: Counter[str] = field(default_factory=Counter)  # still pending at the end
+
+    @property
+    def pairs_found(self) -> int:
+        return len(self.candidates)
+
+
+class Planner:
+    """Folds batches of records (one partition per batch, in offset order) into a plan."""
+
+    def __init__(
+        self, rules: JoinRules, window_start: Mapping[int, int], *, keyed: bool = True
+    ) -> None:
+        self.rules = rules
+        self.window_start = dict(window_start)
+        self.keyed = keyed
+        self.states: dict[str, InteractionState] = {}
+        self._candidates: dict[str, Candidate] = {}
+        self._skipped: dict[str, str] = {}
+        self._plan = Plan()
+        self._latest = 0.0
+
+    def feed(self, partition: int, records: Sequence[ScanRecord]) -> None:
+        """Fold one partition's records, in offset order."""
+        rules, states, plan = self.rules, self.states, self._plan
+        start = self.window_start.get(partition, 0)
+        keyed = self.keyed
+        post, cancel = Action.POST, Action.CANCEL
+        in_window = 0
+        latest = self._latest
+        for record in records:
+            window = record.offset >= start
+            in_window += window
+            event = parse_event(record.value)
+            if not isinstance(event, Event):
+                plan.rejected["ignored" if is_ignorable(event) else event.reason.value] += 1
+                continue
+            iid = event.interaction_id
+            key = record.key
+            if keyed and key is not None and key != iid.encode():
+                plan.rejected["key_mismatch"] += 1
+                continue
+            now = record.timestamp / 1000.0
+            if now > latest:
+                latest = now
+            step = decide(states.get(iid), event, now, rules)
+            state = step.state
+            if state is None:
+                states.pop(iid, None)
+            else:
+                states[iid] = state
+            decision = step.decision
+            if window:
+                plan.decisions[decision.reason] += 1
+            if decision.action is post:
+                assert state is not None and decision.code is not None
+                if window:
+                    self._candidates[iid] = Candidate(
+                        iid, partition, decision.code, state.deadline(rules), now
+                    )
+                else:
+                    plan.pairs_before_window += 1
+            elif decision.action is cancel and iid in self._candidates:
+                self._skipped.setdefault(iid, decision.reason)
+        plan.events_scanned += len(records)
+        plan.events_in_window += in_window
+        self._latest = latest
+
+    def result(self) -> Plan:
+        """The plan so far: candidates (with skip reasons) and pending states by reason."""
+        plan = self._plan
+        skipped = self._skipped
+        plan.candidates = [
+            c if c.interaction_id not in skipped
+            else Candidate(c.interaction_id, c.partition, c.code, c.deadline, c.paired_at,
+                           skipped[c.interaction_id])
+            for c in self._candidates.values()
+        ]
+        plan.unpaired = Counter()
+        for state in self.states.values():
+            if state.status is Status.PENDING:
+                # The reason the worker's expiry would give it (missing_ended, ...).
+                at = max(state.expires_at, self._latest)
+                plan.unpaired[expire(state, at, self.rules).decision.reason] += 1
+        return plan
