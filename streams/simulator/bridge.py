@@ -59,6 +59,7 @@ class KafkaPublisher:
             bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5
         )
         self._pending: set[asyncio.Future[Any]] = set()
+        self._failure: BaseException | None = None
         self._started = False
 
     async def start(self) -> None:
@@ -66,18 +67,25 @@ class KafkaPublisher:
         self._started = True
 
     async def send(self, key: bytes | None, value: bytes) -> None:
-        for fut in [f for f in self._pending if f.done()]:
-            self._pending.discard(fut)
-            fut.result()
+        if self._failure is not None:
+            raise self._failure
         fut = await self._producer.send(self.topic, value, key=key)
         self._pending.add(fut)
+        fut.add_done_callback(self._delivered)
+
+    def _delivered(self, fut: asyncio.Future[Any]) -> None:
+        self._pending.discard(fut)
+        if not fut.cancelled() and fut.exception() is not None and self._failure is None:
+            self._failure = fut.exception()
 
     async def close(self) -> None:
         if not self._started:
             return
         try:
             if self._pending:
-                await asyncio.gather(*self._pending)
+                await asyncio.gather(*list(self._pending))
+            if self._failure is not None:
+                raise self._failure
         finally:
             self._pending.clear()
             self._started = False
@@ -246,6 +254,7 @@ class Bridge:
                 while self._heap and self._heap[0].due <= now:
                     item = heapq.heappop(self._heap)
                     await self._handle(item)
+                    await asyncio.sleep(0)  # let consumers and the API run between sends
                 if not self._messages_due and self._wrapped >= len(self._plan):
                     self.done.set()
                 if self._heap:

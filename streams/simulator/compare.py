@@ -1,0 +1,404 @@
+"""Run one workload through the baseline and through the worker, and judge both.
+
+Each side gets a fresh platform, a fresh events topic and the *same* plan (same seed,
+same parameters), and is judged only from the platform's ledger: wrap-ups applied by
+us, 409s by reason, API calls per applied wrap-up, interactions left to the agent or
+the ACW timeout, and latency from wrapping-up to applied. :func:`judge` and
+:func:`render` are pure; :func:`run_side` is the I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from streams.local_kafka import TopicSpec, ensure_topics
+from streams.simulator.baseline import Baseline, BaselineConfig
+from streams.simulator.bridge import Bridge, KafkaPublisher
+from streams.simulator.chaos import Chaos
+from streams.simulator.ledger import Ledger
+from streams.simulator.platform import TOKEN_PATH, AuthConfig, Platform, PlatformServer
+from streams.simulator.workload import Workload
+
+SIDES = ("baseline", "worker")
+# The worker's client-side request budget must cover the workload's wrap-up rate.
+DEFAULT_WORKER_ENV = {"WRAPUP_API_RATE_LIMIT": "200", "WRAPUP_TICK_INTERVAL_SECONDS": "1"}
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SideReport:
+    """How one consumer did on the workload, from the platform's ledger."""
+
+    side: str
+    interactions: int
+    in_scope: int
+    applied_by_us: int
+    wrong_code: int
+    applied_out_of_scope: int
+    max_applied_per_interaction: int
+    not_ready_409: int
+    not_ready_slow_transition: int  # ... for interactions whose transition > baseline delay
+    already_wrapped_409: int
+    other_failures: dict[str, int]  # 400/401/429/5xx/timeouts, by reason
+    api_calls: int
+    token_calls: int
+    left_to_agent: int
+    left_to_acw: int
+    unwrapped: int
+    latency_p50: float | None
+    latency_p95: float | None
+    latency_p99: float | None
+    duplicate_effective: int
+    wall_seconds: float = 0.0
+
+    @property
+    def calls_per_applied(self) -> float | None:
+        return self.api_calls / self.applied_by_us if self.applied_by_us else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in 0..100) or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
+          baseline_delay: float = 2.5, wall_seconds: float = 0.0) -> SideReport:
+    """Score one side from its ledger (latencies in simulated seconds)."""
+    plan = workload.by_id()
+    posts = ledger.posts()
+    reasons = Counter(r.reason for r in posts)
+    failures = Counter(
+        r.reason for r in ledger.requests
+        if r.path.startswith("/api/") and r.reason not in ("applied", "ok", "not_ready",
+                                                           "already_wrapped")
+    )
+    slow = sum(
+        1 for r in posts
+        if r.reason == "not_ready" and r.interaction_id in plan
+        and plan[r.interaction_id].transition > baseline_delay
+    )
+    ours = ledger.wrapped_by("api")
+    wrong = sum(
+        1 for w in ours
+        if (p := plan.get(w.interaction_id)) is not None
+        and p.expected_code is not None and p.expected_code.id != w.code_id
+    )
+    out_of_scope = sum(
+        1 for w in ours if (p := plan.get(w.interaction_id)) is None or p.expected_code is None
+    )
+    in_scope = [p for p in workload.interactions if p.in_scope]
+    by_in_scope = Counter(
+        w.by for p in in_scope if (w := ledger.wrapup(p.interaction_id)) is not None
+    )
+    latencies = [w.latency * speed for w in ours]
+    per_interaction = Counter(r.interaction_id for r in posts if r.reason == "applied")
+    return SideReport(
+        side=side,
+        interactions=len(workload.interactions),
+        in_scope=len(in_scope),
+        applied_by_us=len(ours),
+        wrong_code=wrong,
+        applied_out_of_scope=out_of_scope,
+        max_applied_per_interaction=max(per_interaction.values(), default=0),
+        not_ready_409=reasons["not_ready"],
+        not_ready_slow_transition=slow,
+        already_wrapped_409=reasons["already_wrapped"],
+        other_failures=dict(failures),
+        api_calls=sum(1 for r in ledger.requests if r.path.startswith("/api/")),
+        token_calls=sum(1 for r in ledger.requests if r.path == TOKEN_PATH),
+        left_to_agent=by_in_scope["agent"],
+        left_to_acw=by_in_scope["platform"],
+        unwrapped=sum(1 for p in workload.interactions if ledger.wrapup(p.interaction_id) is None),
+        latency_p50=percentile(latencies, 50),
+        latency_p95=percentile(latencies, 95),
+        latency_p99=percentile(latencies, 99),
+        duplicate_effective=len(ledger.duplicate_wrapups),
+        wall_seconds=wall_seconds,
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f} ms"
+
+
+def render(reports: Sequence[SideReport], *, title: str = "") -> str:
+    """A plain-text table, one column per side."""
+    rows: list[tuple[str, Callable[[SideReport], str]]] = [
+        ("interactions (in scope)", lambda r: f"{r.interactions} ({r.in_scope})"),
+        ("wrap-ups applied by us", lambda r: str(r.applied_by_us)),
+        ("  wrong code / out of scope", lambda r: f"{r.wrong_code} / {r.applied_out_of_scope}"),
+        ("  max applied per interaction", lambda r: str(r.max_applied_per_interaction)),
+        ("409 not ready", lambda r: str(r.not_ready_409)),
+        ("  of which transition > delay", lambda r: str(r.not_ready_slow_transition)),
+        ("409 already wrapped", lambda r: str(r.already_wrapped_409)),
+        ("other API failures", lambda r: ", ".join(
+            f"{k} {v}" for k, v in sorted(r.other_failures.items())) or "0"),
+        ("API calls (+ token calls)", lambda r: f"{r.api_calls} (+{r.token_calls})"),
+        ("API calls per applied wrap-up", lambda r: "-" if r.calls_per_applied is None
+         else f"{r.calls_per_applied:.2f}"),
+        ("in scope, left to the agent", lambda r: str(r.left_to_agent)),
+        ("in scope, left to ACW timeout", lambda r: str(r.left_to_acw)),
+        ("not wrapped at the end", lambda r: str(r.unwrapped)),
+        ("latency wrapping-up→applied p50", lambda r: _ms(r.latency_p50)),
+        ("                            p95", lambda r: _ms(r.latency_p95)),
+        ("                            p99", lambda r: _ms(r.latency_p99)),
+        ("effective wrap-ups > 1 (bug)", lambda r: str(r.duplicate_effective)),
+        ("wall time", lambda r: f"{r.wall_seconds:.0f} s"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    cols = [[fn(r) for _, fn in rows] for r in reports]
+    col_w = [max(len(r.side), *(len(c) for c in col)) for r, col in zip(reports, cols, strict=True)]
+    lines = [title] if title else []
+    lines.append(" " * width + " | " + " | ".join(
+        r.side.rjust(w) for r, w in zip(reports, col_w, strict=True)))
+    lines.append("-" * (width + sum(w + 3 for w in col_w)))
+    for i, (label, _) in enumerate(rows):
+        cells = [col[i].rjust(w) for col, w in zip(cols, col_w, strict=True)]
+        lines.append(label.ljust(width) + " | " + " | ".join(cells))
+    return "\n".join(lines)
+
+
+def progress_line(side: str, platform: Platform, bridge: Bridge, began: float) -> str:
+    """One human-readable status line of a running simulation."""
+    states = platform.states()
+    by = Counter(w.by for w in platform.ledger.wrapups.values())
+    reasons = platform.ledger.reasons()
+    return (
+        f"[{side} {time.monotonic() - began:5.0f}s] "
+        f"active {states.get('active', 0)}, ended {states.get('ended', 0)}, "
+        f"wrapping-up {states.get('wrapping-up', 0)}, wrapped {states.get('wrapped', 0)} "
+        f"(api {by['api']}, agent {by['agent']}, acw {by['platform']}); "
+        f"409 not-ready {reasons.get('not_ready', 0)}, "
+        f"409 already-wrapped {reasons.get('already_wrapped', 0)}; "
+        f"events sent {len(bridge.published)}"
+    )
+
+
+# --------------------------------------------------------------------------- consumers
+
+
+@dataclass(frozen=True, slots=True)
+class SideContext:
+    """What a consumer under test needs to reach the simulation."""
+
+    bootstrap_servers: str
+    topic: str
+    partitions: int
+    api_base_url: str
+    auth: AuthConfig
+    workload: Workload
+    speed: float
+    workdir: Path
+
+
+class Consumer(Protocol):
+    """A consumer under test: started before the bridge, stopped after it."""
+
+    async def start(self, ctx: SideContext) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class BaselineConsumer:
+    """The seed's approach, in process (its delay is scaled by the speed factor)."""
+
+    def __init__(self, delay: float = 2.5) -> None:
+        self.delay = delay
+        self.baseline: Baseline | None = None
+
+    async def start(self, ctx: SideContext) -> None:
+        self.baseline = Baseline(BaselineConfig(
+            bootstrap_servers=ctx.bootstrap_servers,
+            topic=ctx.topic,
+            api_base_url=ctx.api_base_url,
+            policy=ctx.workload.scenario.policy,
+            client_id=ctx.auth.client_id,
+            client_secret=ctx.auth.client_secret,
+            delay=self.delay / ctx.speed,
+        ))
+        await self.baseline.start()
+
+    async def stop(self) -> None:
+        if self.baseline is not None:
+            await self.baseline.stop()
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "streams.cli", "worker"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class WorkerConsumer:
+    """The real worker as a subprocess (``python -m streams.cli worker``) configured by
+    ``WRAPUP_*`` variables; ready when its ``/readyz`` answers 200."""
+
+    def __init__(self, extra_env: Mapping[str, str] | None = None,
+                 command: Sequence[str] | None = None, ready_timeout: float = 120.0,
+                 echo: Echo | None = None) -> None:
+        self.extra_env = {**DEFAULT_WORKER_ENV, **(extra_env or {})}
+        self.command = list(command or worker_command())
+        self.ready_timeout = ready_timeout
+        self.echo = echo
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+        self.web_port = 0
+
+    def env(self, ctx: SideContext) -> dict[str, str]:
+        app_id = f"wrapup-sim-{uuid.uuid4().hex[:8]}"
+        policy = ctx.workdir / "policy.json"
+        ctx.workload.scenario.write_policy(policy)
+        self.web_port = _free_port()
+        env = {
+            "WRAPUP_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap_servers,
+            "WRAPUP_APP_ID": app_id,
+            "WRAPUP_EVENTS_TOPIC": ctx.topic,
+            "WRAPUP_OUTCOMES_TOPIC": f"{app_id}.outcomes",
+            "WRAPUP_DEAD_LETTER_TOPIC": f"{app_id}.dead-letter",
+            "WRAPUP_DATA_DIR": str(ctx.workdir / "worker-data"),
+            "WRAPUP_POLICY_FILE": str(policy),
+            "WRAPUP_API_BASE_URL": ctx.api_base_url,
+            "WRAPUP_OAUTH_TOKEN_URL": TOKEN_PATH,
+            "WRAPUP_OAUTH_CLIENT_ID": ctx.auth.client_id,
+            "WRAPUP_OAUTH_CLIENT_SECRET": ctx.auth.client_secret,
+            "WRAPUP_WEB_PORT": str(self.web_port),
+        }
+        env.update(self.extra_env)
+        return env
+
+    async def start(self, ctx: SideContext) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WRAPUP_")}
+        env.update(self.env(ctx))
+        self.log_path = ctx.workdir / "worker.log"
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(self.command, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.ready_timeout
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"worker exited with {self.proc.returncode}:\n"
+                                       f"{self.log_tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    resp = await http.get(f"http://127.0.0.1:{self.web_port}/readyz")
+                    if resp.status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"worker not ready in {self.ready_timeout:.0f}s:\n"
+                                       f"{self.log_tail()}")
+                await asyncio.sleep(0.25)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        for _ in range(300):
+            if proc.poll() is not None:
+                return
+            await asyncio.sleep(0.1)
+        proc.kill()
+        proc.wait()
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class RunOptions:
+    """How to run a side: speed, topic layout, chaos, timeouts and progress output."""
+
+    speed: float = 1.0
+    partitions: int = 4
+    keyed: bool = True
+    chaos: Chaos = field(default_factory=Chaos)
+    baseline_delay: float = 2.5
+    progress_every: float = 5.0
+    extra_timeout: float = 60.0
+    lead: float = 1.0  # real seconds between the consumer being ready and simulated t=0
+    port: int = 0
+    echo: Echo | None = None
+
+
+@dataclass
+class SideRun:
+    """A finished side: its platform (ledger inside), bridge stats and report."""
+
+    report: SideReport
+    platform: Platform
+    bridge_stats: dict[str, object]
+    completed: bool
+
+
+async def run_side(side: str, consumer: Consumer | None, workload: Workload,
+                   bootstrap: str, options: RunOptions) -> SideRun:
+    """Play ``workload`` on a fresh platform and topic with ``consumer`` listening."""
+    echo = options.echo or (lambda _line: None)
+    topic = f"sim-{side}-{workload.params.seed}-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [TopicSpec(topic, options.partitions)])
+    auth = AuthConfig(client_id="wrapup-sim", client_secret=secrets.token_urlsafe(18))
+    platform = Platform(workload.scenario, auth=auth, chaos=options.chaos,
+                        seed=workload.params.seed)
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"wrapup-sim-{side}-") as tmp:
+        async with PlatformServer(platform, port=options.port) as server:
+            echo(f"[{side}] platform {server.base_url}, topic {topic}")
+            ctx = SideContext(bootstrap, topic, options.partitions, server.base_url, auth,
+                              workload, options.speed, Path(tmp))
+            if consumer is not None:
+                await consumer.start(ctx)
+                echo(f"[{side}] consumer ready after {time.monotonic() - began:.1f}s")
+            publisher = KafkaPublisher(bootstrap, topic)
+            await publisher.start()
+            bridge = Bridge(platform, workload, publisher, speed=options.speed,
+                            keyed=options.keyed)
+            try:
+                await bridge.start(lead=options.lead)
+                began = time.monotonic()
+                budget = workload.duration / options.speed + options.extra_timeout
+                completed = False
+                while time.monotonic() - began < budget:
+                    if await bridge.wait_done(timeout=options.progress_every):
+                        completed = True
+                        break
+                    echo(progress_line(side, platform, bridge, began))
+                echo(progress_line(side, platform, bridge, began))
+            finally:
+                await bridge.stop()
+                if consumer is not None:
+                    await consumer.stop()
+    report = judge(side, workload, platform.ledger, speed=options.speed,
+                   baseline_delay=options.baseline_delay,
+                   wall_seconds=time.monotonic() - began)
+    return SideRun(report, platform, bridge.stats(), completed)
