@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +35,9 @@ def platform() -> Iterator[RecordingPlatform]:
     server.stop()
 
 
-def replay(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    import os
-
+def replay(env: dict[str, str], *args: str,
+           timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """``wrapup replay ARGS`` with only ``env``'s WRAPUP_* variables."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WRAPUP_")}
     return subprocess.run([*WorkerProcess.command(), "replay", *args], env={**clean, **env},
                           capture_output=True, text=True, timeout=timeout, check=False)
