@@ -69,7 +69,7 @@ def test_replay_posts_only_what_is_missing_records_it_and_a_second_run_posts_not
     env = worker_env(kafka_bootstrap, topic, platform.base_url, tmp_path / "data")
     outcomes = env["WRAPUP_OUTCOMES_TOPIC"]
     topic_factory(partitions=2, compact=True, name=outcomes)
-    agent = {"source": "agent", "wrapupCode": {"id": "wc-sales-sale"}}
+    agent: dict[str, Any] = {"source": "agent", "wrapupCode": {"id": "wc-sales-sale"}}
     records: list[tuple[bytes | None, bytes]] = []
     for iid in ("missing-1", "missing-2", "in-ledger", "on-platform", "agent", "half", "oos"):
         campaign = "c-other" if iid == "oos" else "c-renewals"
