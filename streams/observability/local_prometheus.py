@@ -61,105 +61,20 @@ def render_config(targets: Sequence[str], *, job: str, scrape_interval: float,
     return orjson.dumps(config, option=orjson.OPT_INDENT_2).decode()
 
 
-class LocalPrometheus:
-    """``prometheus`` as a child process scraping ``targets`` (``host:port``) as ``job``."""
+class PrometheusClient:
+    """The parts of Prometheus' HTTP API the tests and the renderer use."""
 
-    def __init__(
-        self,
-        targets: Sequence[str],
-        *,
-        job: str = JOB,
-        scrape_interval: float = 1.0,
-        rule_files: Sequence[Path] = (),
-        data_dir: Path | None = None,
-    ) -> None:
-        self.targets = list(targets)
-        self.job = job
-        self.scrape_interval = scrape_interval
-        self.rule_files = list(rule_files)
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._data_dir = data_dir
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._client = httpx.Client(timeout=10.0)
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self._url = url.rstrip("/")
+        self._client = httpx.Client(timeout=timeout)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._url
 
-    @property
-    def data_dir(self) -> Path:
-        if self._data_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="wrapup-prometheus-")
-            self._data_dir = Path(self._tmp.name)
-        return self._data_dir
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir / "prometheus.log"
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_file.exists():
-            return ""
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-
-    def start(self, timeout: float = 30.0) -> LocalPrometheus:
-        """Write the config, start Prometheus and wait until it answers ``/-/ready``."""
-        config = self.data_dir / "prometheus.yml"
-        config.write_text(render_config(self.targets, job=self.job,
-                                        scrape_interval=self.scrape_interval,
-                                        rule_files=self.rule_files))
-        self.port = _free_port()
-        with self.log_file.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [find_binary(), f"--config.file={config}",
-                 f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--storage.tsdb.retention.time=1d", "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                tail = self.log_tail()
-                code = self.proc.returncode
-                self.stop()
-                raise PrometheusError(f"prometheus exited {code}:\n{tail}")
-            try:
-                if self._client.get(f"{self.url}/-/ready").status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() >= deadline:
-                tail = self.log_tail()
-                self.stop()
-                raise PrometheusError(f"prometheus not ready within {timeout}s:\n{tail}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        """Terminate Prometheus (kill after 10 s) and remove a temporary data directory."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
+    def close(self) -> None:
         self._client.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-            self._data_dir = None
 
-    def __enter__(self) -> LocalPrometheus:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    # ------------------------------------------------------------------ HTTP API
     def api(self, path: str, **params: str) -> Any:
         """``data`` of a ``/api/v1/...`` answer; :class:`PrometheusError` on an error."""
         response = self._client.post(f"{self.url}/api/v1/{path}", data=params)
@@ -201,6 +116,106 @@ class LocalPrometheus:
         if doc.get("status") != "success":
             raise PrometheusError(f"{path}: {doc.get('error')}")
         return doc["data"]
+
+
+class LocalPrometheus(PrometheusClient):
+    """``prometheus`` as a child process scraping ``targets`` (``host:port``) as ``job``."""
+
+    def __init__(
+        self,
+        targets: Sequence[str],
+        *,
+        job: str = JOB,
+        scrape_interval: float = 1.0,
+        rule_files: Sequence[Path] = (),
+        data_dir: Path | None = None,
+    ) -> None:
+        self.targets = list(targets)
+        self.job = job
+        self.scrape_interval = scrape_interval
+        self.rule_files = list(rule_files)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._data_dir = data_dir
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__("http://127.0.0.1:0")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="wrapup-prometheus-")
+            self._data_dir = Path(self._tmp.name)
+        return self._data_dir
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "prometheus.log"
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_file.exists():
+            return ""
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def start(self, timeout: float = 30.0) -> LocalPrometheus:
+        """Write the config, start Prometheus and wait until it answers ``/-/ready``."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "prometheus.yml"
+        config.write_text(render_config(self.targets, job=self.job,
+                                        scrape_interval=self.scrape_interval,
+                                        rule_files=self.rule_files))
+        self.port = _free_port()
+        with self.log_file.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [find_binary(), f"--config.file={config}",
+                 f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}",
+                 "--storage.tsdb.retention.time=1d", "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                tail = self.log_tail()
+                code = self.proc.returncode
+                self.stop()
+                raise PrometheusError(f"prometheus exited {code}:\n{tail}")
+            try:
+                if self._client.get(f"{self.url}/-/ready").status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() >= deadline:
+                tail = self.log_tail()
+                self.stop()
+                raise PrometheusError(f"prometheus not ready within {timeout}s:\n{tail}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Terminate Prometheus (kill after 10 s) and remove a temporary data directory."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self._data_dir = None
+
+    def __enter__(self) -> LocalPrometheus:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+        self.close()
 
     def wait_until_scraped(self, timeout: float = 30.0) -> None:
         """Wait until every target has been scraped successfully at least twice."""
