@@ -19,7 +19,7 @@ from streams.observability.promql import substitute
 # grafana/dashboards/ next to the package in a source checkout.
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "grafana" / "dashboards"
 
-_LEGEND_LABEL = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+LEGEND_LABEL = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 _LABEL_VALUES = re.compile(
     r"^\s*label_values\(\s*(?:(?P<selector>.+?)\s*,\s*)?(?P<label>\w+)\s*\)\s*$"
 )
@@ -36,7 +36,7 @@ class Target:
     @property
     def legend_labels(self) -> frozenset[str]:
         """Labels the legend shows (``{{outcome}}``): every result series must have them."""
-        return frozenset(_LEGEND_LABEL.findall(self.legend))
+        return frozenset(LEGEND_LABEL.findall(self.legend))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,12 @@ def _panels(uid: str, items: list[dict[str, Any]]) -> Iterator[Panel]:
         unit = item.get("fieldConfig", {}).get("defaults", {}).get("unit", "short")
         yield Panel(uid, int(item.get("id", 0)), item.get("title", ""), item.get("type", ""),
                     unit, targets, _datasource_uid(item.get("datasource")) or "")
+
+
+def legend_text(template: str, labels: Mapping[str, str]) -> str:
+    """Grafana's legend format: ``{{label}}`` replaced by the series' label value."""
+    text = LEGEND_LABEL.sub(lambda m: labels.get(m.group(1), ""), template)
+    return text.strip() or "value"
 
 
 def load(path: Path) -> Dashboard:
