@@ -33,6 +33,7 @@ from streams.simulator.baseline import Baseline, BaselineConfig
 from streams.simulator.bridge import Bridge, KafkaPublisher
 from streams.simulator.chaos import Chaos
 from streams.simulator.ledger import Ledger
+from streams.simulator.lifecycle import State
 from streams.simulator.platform import TOKEN_PATH, AuthConfig, Platform, PlatformServer
 from streams.simulator.workload import Workload
 
@@ -62,7 +63,7 @@ class SideReport:
     token_calls: int
     left_to_agent: int
     left_to_acw: int
-    unwrapped: int
+    unwrapped: int  # in scope
     latency_p50: float | None
     latency_p95: float | None
     latency_p99: float | None
@@ -130,7 +131,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         token_calls=sum(1 for r in ledger.requests if r.path == TOKEN_PATH),
         left_to_agent=by_in_scope["agent"],
         left_to_acw=by_in_scope["platform"],
-        unwrapped=sum(1 for p in workload.interactions if ledger.wrapup(p.interaction_id) is None),
+        unwrapped=sum(1 for p in in_scope if ledger.wrapup(p.interaction_id) is None),
         latency_p50=percentile(latencies, 50),
         latency_p95=percentile(latencies, 95),
         latency_p99=percentile(latencies, 99),
@@ -160,7 +161,7 @@ def render(reports: Sequence[SideReport], *, title: str = "") -> str:
          else f"{r.calls_per_applied:.2f}"),
         ("in scope, left to the agent", lambda r: str(r.left_to_agent)),
         ("in scope, left to ACW timeout", lambda r: str(r.left_to_acw)),
-        ("not wrapped at the end", lambda r: str(r.unwrapped)),
+        ("in scope, not wrapped at the end", lambda r: str(r.unwrapped)),
         ("latency wrapping-up→applied p50", lambda r: _ms(r.latency_p50)),
         ("                            p95", lambda r: _ms(r.latency_p95)),
         ("                            p99", lambda r: _ms(r.latency_p99)),
@@ -347,6 +348,8 @@ class RunOptions:
     progress_every: float = 5.0
     extra_timeout: float = 60.0
     lead: float = 1.0  # real seconds between the consumer being ready and simulated t=0
+    wait_out_of_scope: bool = False  # also wait for out-of-scope ACW timeouts
+    grace: float = 2.0  # real seconds to keep listening once everything in scope is wrapped
     port: int = 0
     echo: Echo | None = None
 
@@ -386,13 +389,7 @@ async def run_side(side: str, consumer: Consumer | None, workload: Workload,
             try:
                 await bridge.start(lead=options.lead)
                 began = time.monotonic()
-                budget = workload.duration / options.speed + options.extra_timeout
-                completed = False
-                while time.monotonic() - began < budget:
-                    if await bridge.wait_done(timeout=options.progress_every):
-                        completed = True
-                        break
-                    echo(progress_line(side, platform, bridge, began))
+                completed = await _play(side, workload, platform, bridge, options, echo)
                 echo(progress_line(side, platform, bridge, began))
             finally:
                 await bridge.stop()
@@ -402,3 +399,29 @@ async def run_side(side: str, consumer: Consumer | None, workload: Workload,
                    baseline_delay=options.baseline_delay,
                    wall_seconds=time.monotonic() - began)
     return SideRun(report, platform, bridge.stats(), completed)
+
+
+async def _play(side: str, workload: Workload, platform: Platform, bridge: Bridge,
+                options: RunOptions, echo: Echo) -> bool:
+    """Wait until the run is over; True unless the time budget ran out.
+
+    Over means every interaction is wrapped, or (unless ``wait_out_of_scope``) every
+    in-scope one is, plus ``grace`` seconds to catch late duplicate POSTs: out-of-scope
+    interactions only wait for their ACW timeout, which tells nothing about the consumer.
+    """
+    began = time.monotonic()
+    deadline = began + workload.duration / options.speed + options.extra_timeout
+    next_progress = began + options.progress_every
+    in_scope = [p.interaction_id for p in workload.in_scope()]
+    while time.monotonic() < deadline:
+        if await bridge.wait_done(timeout=0.25):
+            return True
+        if not options.wait_out_of_scope and not [
+            i for i in in_scope if platform.state(i) is not State.WRAPPED
+        ]:
+            await asyncio.sleep(options.grace)
+            return True
+        if time.monotonic() >= next_progress:
+            echo(progress_line(side, platform, bridge, began))
+            next_progress += options.progress_every
+    return False
