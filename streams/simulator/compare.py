@@ -212,6 +212,7 @@ class SideContext:
     workload: Workload
     speed: float
     workdir: Path
+    keyed: bool = True
 
 
 class Consumer(Protocol):
@@ -280,6 +281,7 @@ class WorkerConsumer:
             "WRAPUP_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap_servers,
             "WRAPUP_APP_ID": app_id,
             "WRAPUP_EVENTS_TOPIC": ctx.topic,
+            "WRAPUP_EVENTS_KEYED": "true" if ctx.keyed else "false",
             "WRAPUP_OUTCOMES_TOPIC": f"{app_id}.outcomes",
             "WRAPUP_DEAD_LETTER_TOPIC": f"{app_id}.dead-letter",
             "WRAPUP_DATA_DIR": str(ctx.workdir / "worker-data"),
@@ -378,7 +380,7 @@ async def run_side(side: str, consumer: Consumer | None, workload: Workload,
         async with PlatformServer(platform, port=options.port) as server:
             echo(f"[{side}] platform {server.base_url}, topic {topic}")
             ctx = SideContext(bootstrap, topic, options.partitions, server.base_url, auth,
-                              workload, options.speed, Path(tmp))
+                              workload, options.speed, Path(tmp), options.keyed)
             if consumer is not None:
                 await consumer.start(ctx)
                 echo(f"[{side}] consumer ready after {time.monotonic() - began:.1f}s")
