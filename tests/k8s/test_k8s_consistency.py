@@ -7,6 +7,7 @@ the manifests set is one the config reads, and every one it reads is documented.
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from k8s_render import (
     K8S,
     OVERLAYS,
@@ -252,3 +254,21 @@ async def test_probe_paths_are_served_by_the_worker_web_server() -> None:
             assert metrics.status_code == 200 and b"wrapup_" in metrics.content
     finally:
         await server.stop()
+
+
+# ---------------------------------------------------------------------------- replay
+def test_replay_template_and_readme_use_options_the_replay_command_has() -> None:
+    from streams.cli import main
+
+    replay = main.commands["replay"]
+    options = {opt for param in replay.params for opt in getattr(param, "opts", [])}
+    args = pod_spec(find(render("prod"), "CronJob"))["containers"][0]["args"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "--since" in result.output
+    readme = (K8S / "README.md").read_text()
+    example = re.search(r'\["replay", (.*?)\]', readme)
+    assert example, "k8s/README.md has no replay Job example"
+    used = {a.strip('" ') for a in example.group(1).split(",") if a.strip('" ').startswith("--")}
+    assert used and used <= options, f"unknown replay options: {used - options}"
+    assert {"--since", "--dry-run"} <= used
