@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import yaml
 
@@ -138,3 +139,16 @@ def test_promtool_check_metrics_on_a_real_scrape(run: SimulatedRun) -> None:
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "interaction_id" not in body and "ia-" not in body
+
+
+def test_one_json_log_line_per_outcome_with_the_interaction_id(run: SimulatedRun) -> None:
+    body = httpx.get(f"http://{run.worker_address}/metrics", timeout=5).text
+    outcomes = sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                   if line.startswith("wrapup_outcomes_total{"))
+    text = run.worker_log.read_text()
+    lines = [orjson.loads(line) for line in text.splitlines()
+             if line.startswith("{") and '"logger":"wrapup.outcome"' in line]
+    assert outcomes > 0 and len(lines) == outcomes
+    assert all(doc["interaction_id"] and doc["outcome"] and doc["ts"] for doc in lines)
+    assert {doc["outcome"] for doc in lines} >= {"applied", "failed", "expired"}
+    assert run.platform.auth.client_secret not in text
