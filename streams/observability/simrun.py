@@ -239,25 +239,32 @@ class SimulatedRun:
             return bridge
 
         bridge = self._bridge = self._loop.run(start)
-        # Inject the one-off faults while wrap-ups are being posted.
+        # Inject the one-off faults while wrap-ups are being posted; responses are lost
+        # until two wrap-ups have been applied without their answer (or for 15 s at most).
         fault_at = self.started_at + self.spec.interactions / self.spec.rate / self.spec.speed * 0.4
         deadline = time.monotonic() + timeout
-        faults: float | None = None  # when the lost-response window closes
+        injected = restored = False
+        window_end, lost_before = 0.0, 0
         while not self._loop.run(lambda: bridge.wait_done(0.5)):
-            if faults is None and time.time() >= fault_at:
+            if not injected and time.time() >= fault_at:
+                lost_before = self._lost_responses()
                 self._loop.run(self._inject_faults)
-                faults = time.monotonic() + 5.0
-            if faults is not None and faults != 0.0 and (
-                    self.platform.ledger.count(status=504, reason="applied") >= 2
-                    or time.monotonic() >= faults):
+                injected, window_end = True, time.monotonic() + 15.0
+            if injected and not restored and (
+                    self._lost_responses() >= lost_before + 2
+                    or time.monotonic() >= window_end):
                 self._loop.run(self._restore_chaos)
-                faults = 0.0
+                restored = True
             if time.monotonic() >= deadline:
                 raise RunError(f"bridge not done in {timeout}s: {bridge.stats()}")
             self._check_worker()
         self._wait_worker_idle(deadline)
         self.finished_at = time.time()
         return bridge.stats()
+
+    def _lost_responses(self) -> int:
+        """Wrap-ups the platform applied while the client got no answer."""
+        return self.platform.ledger.count(status=504, reason="applied")
 
     async def _inject_faults(self) -> None:
         """A burst of 429s, every token expired (401 then a refresh), and responses lost
