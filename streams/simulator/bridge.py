@@ -221,7 +221,8 @@ class Bridge:
             self.lost[event_type] += 1
         else:
             value = self._encode(plan, event_type, transition)
-            due = max(transition.at + self.real(fault.delay), self.clock())
+            # Not clamped to now: a late bridge still publishes in the planned order.
+            due = transition.at + self.real(fault.delay)
             for copy in range(1 + fault.duplicates):
                 self._push(
                     _Item(due + copy * self.real(max(fault.delay, 0.01)), next(self._seq),
