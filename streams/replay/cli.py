@@ -41,11 +41,14 @@ def _fail(message: str) -> NoReturn:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=None,
               help="Wrap-ups delivered at once (default: WRAPUP_MAX_IN_FLIGHT).")
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Processes that scan a topic keyed by interaction ID, by partition "
+                   "(default: one per CPU core, for long windows).")
 @click.option("--retry-for", metavar="DURATION", default="60s", show_default=True,
               help="Retry a transient failure at least this long, even past its ACW deadline.")
 def replay_command(since: str, until: str | None, topic: str | None, lookback: str | None,
                    dry_run: bool, as_json: bool, concurrency: int | None,
-                   retry_for: str) -> None:
+                   processes: int | None, retry_for: str) -> None:
     """Replay the event topic over a window and post the wrap-ups still missing.
 
     Reads the topic from the offsets for --since up to the end offsets taken at the start,
@@ -79,6 +82,7 @@ def replay_command(since: str, until: str | None, topic: str | None, lookback: s
             dry_run=dry_run,
             concurrency=concurrency or settings.max_in_flight,
             retry_for=parse_duration(retry_for),
+            processes=processes,
         )
         echo = (lambda _line: None) if as_json else click.echo
         progress = for_stream(sys.stdout)

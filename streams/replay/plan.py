@@ -78,6 +78,21 @@ class Plan:
     def pairs_found(self) -> int:
         return len(self.candidates)
 
+    @classmethod
+    def merge(cls, plans: Sequence[Plan]) -> Plan:
+        """One plan from plans of disjoint partitions (candidates in pairing order)."""
+        out = cls()
+        for plan in plans:
+            out.candidates += plan.candidates
+            out.events_scanned += plan.events_scanned
+            out.events_in_window += plan.events_in_window
+            out.pairs_before_window += plan.pairs_before_window
+            out.rejected.update(plan.rejected)
+            out.decisions.update(plan.decisions)
+            out.unpaired.update(plan.unpaired)
+        out.candidates.sort(key=lambda c: (c.paired_at, c.partition))
+        return out
+
 
 class Planner:
     """Folds batches of records (one partition per batch, in offset order) into a plan."""

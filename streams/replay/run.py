@@ -21,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -35,7 +34,8 @@ from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
 from streams.replay.errors import ReplayError
 from streams.replay.ledger import Ledger, read_ledger
-from streams.replay.plan import Candidate, Planner
+from streams.replay.parallel import fold, fold_parallel, processes_for
+from streams.replay.plan import Candidate
 from streams.replay.progress import NoProgress, Progress
 from streams.replay.scan import TopicReader
 from streams.replay.summary import Summary
@@ -58,6 +58,7 @@ class ReplayOptions:
     concurrency: int = 16
     retry_for: float = 60.0  # keep retrying transient failures at least this long
     kafka_timeout: float = 15.0
+    processes: int | None = None  # scan processes; None: one per core (keyed topics)
 
 
 DispatcherFactory = Callable[[Settings], Dispatcher]
@@ -103,19 +104,19 @@ async def replay(
                           retention=settings.state_retention, default_acw=settings.default_acw)
         spans = await reader.spans(options.topic, partitions, summary.scan_from,
                                    window.since, window.until)
-        planner = Planner(rules, {p: s.mark for p, s in spans.items()},
-                          keyed=settings.events_keyed)
-
-        def feed(partition: int, records: Sequence[Any]) -> None:
-            planner.feed(partition, records)
-            progress.advance(len(records))
-
+        processes = processes_for(spans, settings.events_keyed, options.processes)
         started = time.monotonic()
         progress.begin("scan", sum(s.size for s in spans.values()), "events")
-        await reader.read(options.topic, spans, feed)
+        if processes > 1:
+            plan = await fold_parallel(settings.kafka_bootstrap_servers, options.topic, spans,
+                                       rules, settings.events_keyed, progress, processes,
+                                       options.kafka_timeout)
+        else:
+            plan = await fold(reader, options.topic, spans, rules, settings.events_keyed,
+                              progress)
         progress.end()
-        plan = planner.result()
         summary.scan_seconds = time.monotonic() - started
+        summary.processes = processes
         summary.events_scanned = plan.events_scanned
         summary.events_in_window = plan.events_in_window
         summary.rejected = plan.rejected

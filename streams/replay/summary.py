@@ -36,6 +36,7 @@ class Summary:
     unpaired: Counter[str] = field(default_factory=Counter)
     ledger_entries: int = 0
     scan_seconds: float = 0.0
+    processes: int = 1
     deliver_seconds: float = 0.0
 
     @property
@@ -73,6 +74,7 @@ class Summary:
             "ledger_entries": self.ledger_entries,
             "scan_seconds": round(self.scan_seconds, 3),
             "events_per_second": round(self.events_per_second, 1),
+            "scan_processes": self.processes,
             "deliver_seconds": round(self.deliver_seconds, 3),
         }
 

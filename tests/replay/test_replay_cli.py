@@ -157,3 +157,29 @@ def test_bad_input_gives_one_error_line_a_non_zero_exit_and_posts_nothing(
     assert lines[0].startswith("wrapup: replay: ") and expected in lines[0], lines[0]
     assert proc.stdout == ""
     assert platform.posted_ids() == []
+
+
+def test_a_scan_split_over_processes_plans_exactly_what_one_process_plans(
+    kafka_bootstrap: str, topic_factory: TopicFactory, platform: RecordingPlatform,
+    tmp_path: Path,
+) -> None:
+    topic = topic_factory(partitions=3)
+    env = worker_env(kafka_bootstrap, topic, platform.base_url, tmp_path / "data")
+    for p in range(3):
+        records: list[tuple[bytes | None, bytes]] = []
+        for i in range(20):
+            iid = f"p{p}-{i}"
+            records.append((iid.encode(), event("ended", iid)))
+            if i % 4:
+                records.append((iid.encode(), event("wrapping-up", iid)))
+        produce(kafka_bootstrap, topic, records, partition=p)
+    one = summary(replay(env, "--since", "-10m", "--dry-run", "--json", "--processes", "1"))
+    three = summary(replay(env, "--since", "-10m", "--dry-run", "--json", "--processes", "3"))
+    assert (one["scan_processes"], three["scan_processes"]) == (1, 3)
+    timing = {"scan_seconds", "events_per_second", "deliver_seconds", "scan_processes",
+              "since", "scan_from"}
+    assert {k: v for k, v in one.items() if k not in timing} == {
+        k: v for k, v in three.items() if k not in timing}
+    assert (three["events_scanned"], three["would_post"]) == (105, 45)
+    assert three["unpaired_by_reason"] == {"missing_wrapping_up": 15}
+    assert platform.posted_ids() == []

@@ -214,3 +214,23 @@ def test_batch_boundaries_do_not_change_the_plan(
     assert split.candidates == whole.candidates
     assert split.decisions == whole.decisions and split.unpaired == whole.unpaired
     assert split.events_scanned == whole.events_scanned == len(recs)
+
+
+def test_plans_of_disjoint_partitions_merge_into_the_plan_of_all() -> None:
+    p0 = records(("ended", "a", 0), ("wrapping-up", "a", 2), ("ended", "x", 0))
+    p1 = records(("wrapping-up", "b", 0), ("ended", "b", 1), ("ended", "y", 5))
+    whole = Planner(RULES, {0: 0, 1: 0})
+    whole.feed(0, p0)
+    whole.feed(1, p1)
+    parts = []
+    for partition, recs in ((0, p0), (1, p1)):
+        planner = Planner(RULES, {partition: 0})
+        planner.feed(partition, recs)
+        parts.append(planner.result())
+    merged = Plan.merge(parts)
+    expected = whole.result()
+    assert [c.interaction_id for c in merged.candidates] == ["b", "a"]  # pairing order
+    assert sorted(merged.candidates, key=lambda c: c.interaction_id) == sorted(
+        expected.candidates, key=lambda c: c.interaction_id)
+    assert (merged.events_scanned, merged.decisions, merged.unpaired) == (
+        expected.events_scanned, expected.decisions, expected.unpaired)
