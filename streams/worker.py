@@ -11,8 +11,11 @@ One agent (concurrency 1, faust-streaming #606) consumes, co-partitioned:
 A decision to post is written to the changelog-backed table as DISPATCHING and the
 delivery task waits for that write to be acknowledged before any HTTP request, so a
 worker killed at any moment resumes outstanding deliveries (read-back first) after
-a restart or rebalance and never posts a finished wrap-up again. Deliveries run as
-bounded background tasks: a slow API never stalls the partition's event stream.
+a restart or rebalance and never posts a finished wrap-up again. Resumption waits until
+the partition's outcomes written before the assignment have been processed, so a
+delivery that finished before the restart (its report not yet folded into the table)
+is not read back and reported a second time. Deliveries run as bounded background
+tasks: a slow API never stalls the partition's event stream.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ log = logging.getLogger("wrapup.worker")
 
 TICK_KEY = b"tick"
 DRAIN_SECONDS = 20.0
+RESUME_GRACE_SECONDS = 60.0  # resume anyway if the outcomes backlog is not caught up by then
 
 
 def encode_state(state: InteractionState) -> bytes:
@@ -99,6 +103,11 @@ class JoinWorker:
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._index = ExpiryIndex()
         self._status_counts: dict[int, Counter[Status]] = {}
+        # Resumption, per partition: the outcomes end offset when it was assigned, the
+        # offset after the last outcome processed, and the inherited open deliveries.
+        self._outcomes_end: dict[int, int] = {}
+        self._outcomes_next: dict[int, int] = {}
+        self._to_resume: dict[int, _Resume] = {}
         self.health = HealthState()
         self.app = self._build_app()
 
@@ -137,7 +146,7 @@ class JoinWorker:
         async def join(stream: faust.StreamT[bytes]) -> None:
             async for record in stream.events():
                 await self.handle(record.message.topic, record.message.partition,
-                                  record.key, record.value)
+                                  record.key, record.value, record.message.offset)
 
         app.agent(source, name="join", concurrency=1)(join)
 
@@ -170,13 +179,15 @@ class JoinWorker:
 
     # ----------------------------------------------------------- agent input
     async def handle(self, topic: str, partition: int, key: bytes | None,
-                     value: bytes | None) -> None:
+                     value: bytes | None, offset: int | None = None) -> None:
         """Process one record of the join agent's source (inside stream iteration)."""
         now = self.clock()
         if topic == self.layout.ticks:
             await self._on_tick(partition, now)
         elif topic == self.layout.outcomes:
             await self._on_outcome(partition, key, value, now)
+            if offset is not None:
+                self._outcomes_next[partition] = offset + 1
         else:
             event = await self._parse_or_dead_letter(
                 _Where(topic, partition, None), value, key=key
@@ -236,7 +247,9 @@ class JoinWorker:
 
     async def _on_tick(self, partition: int, now: float) -> None:
         if not self._index.is_built(partition):
-            self._rebuild_partition(partition, now)
+            await self._rebuild_partition(partition, now)
+        if partition in self._to_resume and self._caught_up(partition, now):
+            self._resume(partition, self._to_resume.pop(partition).keys)
         for key in self._index.pop_due(partition, now):
             state = self._load(key)
             if state is None or state.partition != partition:
@@ -247,11 +260,13 @@ class JoinWorker:
             metrics.TABLE_ENTRIES.labels(status.value).set(
                 sum(c[status] for c in self._status_counts.values()))
 
-    def _rebuild_partition(self, partition: int, now: float) -> None:
-        """First tick after an assignment: index the partition, resume open deliveries."""
+    async def _rebuild_partition(self, partition: int, now: float) -> None:
+        """First tick after an assignment: index the partition; the open deliveries it
+        inherited resume once the outcomes written before now are processed (see
+        :meth:`_caught_up`)."""
         entries: list[tuple[bytes, float]] = []
         counts: Counter[Status] = Counter()
-        resumed = 0
+        inherited: list[bytes] = []
         for key, raw in list(self.table.items()):
             state = decode_state(raw)
             if state is None or state.partition != partition:
@@ -259,10 +274,46 @@ class JoinWorker:
             entries.append((key, state.expires_at))
             counts[state.status] += 1
             if state.status is Status.DISPATCHING and key not in self._deliveries:
-                self._start_delivery(key, state, None, readback_first=True)
-                resumed += 1
+                inherited.append(key)
         self._index.rebuild(partition, entries)
         self._status_counts[partition] = counts
+        tp = TP(self.layout.outcomes, partition)
+        try:
+            self._outcomes_end[partition] = (await self.app.consumer.highwaters(tp))[tp]
+        except Exception:
+            log.warning("outcomes end offset unknown: resuming at once",
+                        extra={"partition": partition}, exc_info=True)
+            self._outcomes_end.pop(partition, None)
+        self._to_resume[partition] = _Resume(inherited, now + RESUME_GRACE_SECONDS)
+
+    def _caught_up(self, partition: int, now: float) -> bool:
+        """True once every outcome written before the assignment has been processed (or
+        none is to be read again: committed), or the grace period is over."""
+        end = self._outcomes_end.get(partition)
+        if end is None:
+            return True
+        done = self._outcomes_next.get(partition, 0)
+        committed = getattr(self.app.consumer, "_committed_offset", {}).get(
+            TP(self.layout.outcomes, partition))
+        if committed is not None:
+            done = max(done, committed)
+        if done >= end:
+            return True
+        if now >= self._to_resume[partition].by:
+            log.warning("outcomes backlog not processed in time: resuming anyway",
+                        extra={"partition": partition, "next": done, "end": end})
+            return True
+        return False
+
+    def _resume(self, partition: int, keys: list[bytes]) -> None:
+        """Start a read-back-first delivery for each inherited state still DISPATCHING."""
+        resumed = 0
+        for key in keys:
+            state = self._load(key)
+            if (state is not None and state.status is Status.DISPATCHING
+                    and key not in self._deliveries):
+                self._start_delivery(key, state, None, readback_first=True)
+                resumed += 1
         if resumed:
             log.info("resumed deliveries", extra={"partition": partition, "count": resumed})
 
@@ -417,6 +468,8 @@ class JoinWorker:
         self._index.forget(set(self._status_counts) | set(mine))
         for p in lost:
             self._status_counts.pop(p, None)
+            self._outcomes_next.pop(p, None)
+        self._to_resume.clear()  # set again by each partition's first tick (rebuild)
         for key, delivery in list(self._deliveries.items()):
             if delivery.partition not in mine:
                 delivery.task.cancel()
@@ -438,6 +491,14 @@ class JoinWorker:
 def _expire(state: InteractionState | None, now: float, rules: JoinRules) -> Step:
     assert state is not None
     return expire(state, now, rules)
+
+
+@dataclass(frozen=True, slots=True)
+class _Resume:
+    """Deliveries a partition inherited, to resume by ``by`` at the latest."""
+
+    keys: list[bytes]
+    by: float
 
 
 @dataclass(frozen=True, slots=True)
