@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import queue
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from streams.join import JoinRules
@@ -38,7 +40,21 @@ def processes_for(spans: dict[int, Span], keyed: bool, requested: int | None = N
     if requested is not None:
         return max(1, min(requested, busy))
     total = sum(s.size for s in spans.values())
-    return max(1, min(os.cpu_count() or 1, busy, total // MIN_RECORDS_PER_PROCESS))
+    return max(1, min(available_cpus(), busy, total // MIN_RECORDS_PER_PROCESS))
+
+
+def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a pod's
+    CPU limit), which ``os.cpu_count`` does not see."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cpus = cpus or os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus
 
 
 def shard(spans: dict[int, Span], count: int) -> list[dict[int, Span]]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.replay.parallel import MIN_RECORDS_PER_PROCESS, processes_for, shard
+from streams.replay.parallel import (
+    MIN_RECORDS_PER_PROCESS,
+    available_cpus,
+    processes_for,
+    shard,
+)
 from streams.replay.scan import Span
 
 
@@ -23,7 +28,17 @@ def test_unkeyed_topics_are_always_folded_in_one_process() -> None:
 def test_by_default_small_scans_stay_in_one_process() -> None:
     assert processes_for(spans(10, 10, 10), keyed=True) == 1
     big = MIN_RECORDS_PER_PROCESS * 64
-    assert processes_for(spans(big, big), keyed=True) == min(2, os.cpu_count() or 1)
+    assert processes_for(spans(big, big), keyed=True) == min(2, available_cpus())
+
+
+def test_a_cgroup_cpu_quota_caps_the_cpus(tmp_path: Path) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("100000 100000\n")  # a pod limited to 1 CPU
+    assert available_cpus(cpu_max) == 1
+    cpu_max.write_text("150000 100000\n")
+    assert available_cpus(cpu_max) == min(2, available_cpus(tmp_path / "absent"))
+    cpu_max.write_text("max 100000\n")
+    assert available_cpus(cpu_max) == available_cpus(tmp_path / "absent") >= 1
 
 
 def test_a_requested_count_is_capped_by_the_partitions_that_have_records() -> None:
