@@ -58,6 +58,7 @@ def worker() -> None:
         redirect_stdouts=False,
         quiet=True,
     )
+    faust_worker.spinner = None  # its terminal escape codes would break the JSON log lines
     faust_worker.execute_from_commandline()
 
 
