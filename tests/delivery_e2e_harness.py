@@ -61,13 +61,20 @@ def make_workload(
 
 @dataclass
 class Tail:
-    """Every record seen so far on one topic (key, value, headers), appended in order."""
+    """Every record seen so far on one topic (key, value, headers), appended in order,
+    and the last JSON value of each key."""
 
     topic: str
     records: list[tuple[bytes | None, bytes, dict[str, bytes]]] = field(default_factory=list)
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, key: bytes | None, value: bytes, headers: dict[str, bytes]) -> None:
+        self.records.append((key, value, headers))
+        if key is not None:
+            self.latest[key.decode()] = orjson.loads(value)
 
     def last_by_key(self) -> dict[str, dict[str, Any]]:
-        return {k.decode(): orjson.loads(v) for k, v, _ in self.records if k is not None}
+        return dict(self.latest)
 
 
 class Simulator:
@@ -159,8 +166,7 @@ class Simulator:
                     batch = await consumer.getmany(timeout_ms=200)
                     for records in batch.values():
                         for r in records:
-                            tail.records.append((r.key, r.value or b"",
-                                                 {k: bytes(v) for k, v in r.headers}))
+                            tail.add(r.key, r.value or b"", {k: bytes(v) for k, v in r.headers})
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
@@ -232,11 +238,15 @@ class Verdict:
 
 def unsettled(expect: Expectation, tail: Tail) -> Callable[[Platform], list[str]]:
     """``fn(platform)``: the eligible/permanent IDs not yet finished (no wrap-up in the
-    ledger, or no outcome record)."""
+    ledger, or no outcome record). Cheap: it settles only the IDs still waiting."""
     def unsettled(p: Platform) -> list[str]:
-        p.settle_all()
-        outcomes = tail.last_by_key()
-        waiting = [i for i in expect.eligible if i not in p.ledger.wrapups or i not in outcomes]
+        outcomes = tail.latest
+        waiting = []
+        for i in expect.eligible:
+            if i not in p.ledger.wrapups:
+                p.settle(i)
+            if i not in p.ledger.wrapups or i not in outcomes:
+                waiting.append(i)
         return waiting + [i for i in expect.permanent if i not in outcomes]
     return unsettled
 
