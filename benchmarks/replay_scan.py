@@ -154,8 +154,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--loader", choices=("auto", "kcat", "aiokafka"), default="auto")
-    parser.add_argument("--processes", type=int, default=None,
-                        help="replay scan processes (default: the replay's own choice)")
+    parser.add_argument("--processes", default="1",
+                        help="replay scan processes, N or auto (default: 1, the replay's)")
     args = parser.parse_args()
     if not 1000 <= args.events <= 5_000_000 or not 1 <= args.runs <= 10:
         parser.error("--events must be within 1,000..5,000,000 and --runs within 1..10")
@@ -181,6 +181,7 @@ def main() -> None:
             "WRAPUP_POLICY_JSON": orjson.dumps(DEFAULT_POLICY).decode(),
             "WRAPUP_LOG_LEVEL": "WARNING",
         })
+        processes = None if args.processes == "auto" else int(args.processes)
         plain: list[float] = []
         scans: list[float] = []
         wholes: list[float] = []
@@ -189,7 +190,7 @@ def main() -> None:
             assert count == n, (count, n)
             plain.append(n / seconds)
             events, scan_s, whole_s, procs = asyncio.run(
-                replay_scan(settings, topic, since, args.processes))
+                replay_scan(settings, topic, since, processes))
             assert events == n, (events, n)
             scans.append(n / scan_s)
             wholes.append(n / whole_s)

@@ -26,6 +26,16 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+def _processes(text: str) -> int | None:
+    from streams.replay.errors import ReplayError
+
+    if text.strip().lower() == "auto":
+        return None
+    if text.strip().isdigit() and 1 <= int(text) <= 64:
+        return int(text)
+    raise ReplayError(f"--processes {text!r} is not 1..64 or auto")
+
+
 @click.command("replay", epilog=EPILOG)
 @click.option("--since", required=True, metavar="TIME",
               help="Start of the window (record time of the event topic).")
@@ -41,14 +51,14 @@ def _fail(message: str) -> NoReturn:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=None,
               help="Wrap-ups delivered at once (default: WRAPUP_MAX_IN_FLIGHT).")
-@click.option("--processes", type=click.IntRange(1, 64), default=None,
-              help="Processes that scan a topic keyed by interaction ID, by partition "
-                   "(default: one per CPU core, for long windows).")
+@click.option("--processes", default="1", show_default=True, metavar="N|auto",
+              help="Processes that scan a topic keyed by interaction ID, by partition; "
+                   "auto: one per usable CPU (pod limit honoured) for long windows.")
 @click.option("--retry-for", metavar="DURATION", default="60s", show_default=True,
               help="Retry a transient failure at least this long, even past its ACW deadline.")
 def replay_command(since: str, until: str | None, topic: str | None, lookback: str | None,
                    dry_run: bool, as_json: bool, concurrency: int | None,
-                   processes: int | None, retry_for: str) -> None:
+                   processes: str, retry_for: str) -> None:
     """Replay the event topic over a window and post the wrap-ups still missing.
 
     Reads the topic from the offsets for --since up to the end offsets taken at the start,
@@ -82,7 +92,7 @@ def replay_command(since: str, until: str | None, topic: str | None, lookback: s
             dry_run=dry_run,
             concurrency=concurrency or settings.max_in_flight,
             retry_for=parse_duration(retry_for),
-            processes=processes,
+            processes=_processes(processes),
         )
         echo = (lambda _line: None) if as_json else click.echo
         progress = for_stream(sys.stdout)

@@ -31,9 +31,9 @@ MIN_RECORDS_PER_PROCESS = 100_000
 
 
 def processes_for(spans: dict[int, Span], keyed: bool, requested: int | None = None) -> int:
-    """Processes to fold with: 1 for an unkeyed topic; else ``requested`` or, by default,
-    one per core for a scan long enough to pay for starting them; never more than the
-    partitions that have records."""
+    """Processes to fold with: 1 for an unkeyed topic; else ``requested``, or with None
+    ("auto") one per usable CPU for a scan long enough to pay for starting them; never
+    more than the partitions that have records."""
     if not keyed:
         return 1
     busy = sum(1 for s in spans.values() if s.size > 0)

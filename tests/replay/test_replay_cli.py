@@ -123,7 +123,7 @@ def test_replay_posts_only_what_is_missing_records_it_and_a_second_run_posts_not
 
 
 @pytest.mark.parametrize("case", ["unknown_topic", "future", "until_before_since",
-                                  "broker_down", "api_down"])
+                                  "bad_processes", "broker_down", "api_down"])
 def test_bad_input_gives_one_error_line_a_non_zero_exit_and_posts_nothing(
     kafka_bootstrap: str, topic_factory: TopicFactory, platform: RecordingPlatform,
     tmp_path: Path, case: str,
@@ -137,6 +137,7 @@ def test_bad_input_gives_one_error_line_a_non_zero_exit_and_posts_nothing(
         "unknown_topic": "topic 'no-such-topic' does not exist",
         "future": "--since",
         "until_before_since": "is not after --since",
+        "bad_processes": "--processes 'many' is not 1..64 or auto",
         "broker_down": "cannot reach Kafka at 127.0.0.1:",
         "api_down": "cannot reach the API at http://127.0.0.1:",
     }[case]
@@ -146,6 +147,8 @@ def test_bad_input_gives_one_error_line_a_non_zero_exit_and_posts_nothing(
         args = ["--since", "+1h"]
     elif case == "until_before_since":
         args += ["--until", "-20m"]
+    elif case == "bad_processes":
+        args += ["--processes", "many"]
     elif case == "broker_down":
         env["WRAPUP_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{free_port()}"
     else:
