@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 0.5  # seconds: first retry waits up to this
 BACKOFF_CAP = 15.0  # seconds: no single backoff wait is longer
+READBACK_TRIES = 4  # GETs before a resumed delivery gives up reading back and POSTs
 _PERMANENT = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 
 
@@ -286,20 +287,35 @@ class Dispatcher:
         return _Retry("readback_failed")
 
     async def _readback_first(self, run: _Run) -> DeliveryReport | None:
-        """GET before POSTing: a final report if a code is already on the interaction."""
-        exchange = await self._send(
-            run, "interaction", "GET", self.templates.interaction_path(run.job.interaction_id)
-        )
-        if exchange.error == "cancelled":
-            return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
-        if exchange.response is None:
-            return None  # unknown: the POST is safe (a wrapped interaction answers 409)
-        status = exchange.response.status_code
-        if 200 <= status < 300:
-            return self._verdict(run, _view(exchange))
-        if status == 404:
-            return self._report(run, Outcome.FAILED, "not_found")
-        return None
+        """GET before POSTing: a final report if a code is already on the interaction.
+
+        A transient failure (no response, 5xx, 429) is retried a few times with backoff
+        before giving up and POSTing: the resumed delivery may well have landed before
+        the crash, and a POST after an applied wrap-up is what this read-back avoids.
+        """
+        for tries in range(1, READBACK_TRIES + 1):
+            exchange = await self._send(
+                run, "interaction", "GET",
+                self.templates.interaction_path(run.job.interaction_id),
+            )
+            if exchange.error == "cancelled":
+                return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
+            status = exchange.response.status_code if exchange.response is not None else None
+            if status is not None and 200 <= status < 300:
+                return self._verdict(run, _view(exchange))
+            if status == 404:
+                return self._report(run, Outcome.FAILED, "not_found")
+            if status is not None and status < 500 and status not in (408, 429):
+                return None  # a definite answer that is not "wrapped": POST
+            delay = full_jitter(tries, base=self._backoff_base, cap=self._backoff_cap,
+                                rand=self._rand)
+            if status == 429:
+                retry = self._rate_limited(exchange)
+                delay = retry.delay if retry.delay is not None else delay
+            metrics.RETRIES.labels(reason="readback_failed").inc()
+            if tries < READBACK_TRIES and not await wait(self._sleep, delay, run.job.cancelled):
+                return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
+        return None  # still unknown: the POST is safe (a wrapped interaction answers 409)
 
     def _verdict(self, run: _Run, current: InteractionView) -> DeliveryReport | None:
         if current.code_id == run.job.code.id:

@@ -25,6 +25,7 @@ from dispatch_fakes import (
 from prometheus_client import REGISTRY
 
 from streams.delivery import ApiError, DeliveryJob
+from streams.delivery.dispatcher import READBACK_TRIES
 from streams.outcomes import Outcome
 from streams.policy import WrapupCode
 
@@ -228,15 +229,29 @@ async def test_readback_first_finds_another_code_without_posting(clock: VirtualT
     assert platform.of("wrapup") == []
 
 
-@pytest.mark.parametrize("get", [interaction("wrapping-up"), reply(503),
-                                 httpx.ConnectError("refused")])
-async def test_readback_first_posts_when_not_wrapped_or_unknown(
+async def test_readback_first_posts_when_not_wrapped(clock: VirtualTime) -> None:
+    platform = FakePlatform(clock, gets=[interaction("wrapping-up")])
+    report = await make(platform).deliver(job(readback_first=True))
+    assert (report.outcome, report.attempts) == (Outcome.APPLIED, 1)
+    assert [s.kind for s in platform.seen] == ["interaction", "wrapup"]
+
+
+@pytest.mark.parametrize("get", [reply(503), httpx.ConnectError("refused")])
+async def test_readback_first_retries_a_failing_read_back_then_posts(
     clock: VirtualTime, get: httpx.Response | Exception
 ) -> None:
     platform = FakePlatform(clock, gets=[get])
     report = await make(platform).deliver(job(readback_first=True))
     assert (report.outcome, report.attempts) == (Outcome.APPLIED, 1)
-    assert [s.kind for s in platform.seen] == ["interaction", "wrapup"]
+    assert [s.kind for s in platform.seen] == ["interaction"] * READBACK_TRIES + ["wrapup"]
+
+
+async def test_readback_first_retry_finds_our_code_and_never_posts(clock: VirtualTime) -> None:
+    """A resumed delivery whose first read-back fails must not POST over its own wrap-up."""
+    platform = FakePlatform(clock, gets=[reply(503), interaction("wrapped", CODE.id)])
+    report = await make(platform).deliver(job(readback_first=True))
+    assert (report.outcome, report.reason) == (Outcome.ALREADY_APPLIED, "readback_same_code")
+    assert platform.of("wrapup") == []
 
 
 async def test_cancelled_before_start_sends_nothing(clock: VirtualTime) -> None:
