@@ -159,9 +159,9 @@ async def test_replay_recovers_a_missed_window_exactly_once_and_a_reset_posts_no
             straddlers = [f"straddle-{i}" for i in range(STRADDLERS)]
             for iid in straddlers:
                 sim.add_open(iid)
+            waiting = await metric(a, "wrapup_join_decisions_total", reason="waiting")
             await produce(kafka_bootstrap, topic,
                           [(i.encode(), event("ended", i), None) for i in straddlers])
-            waiting = await metric(a, "wrapup_join_decisions_total", reason="waiting")
 
             async def a_saw_straddlers() -> bool:
                 seen = await metric(a, "wrapup_join_decisions_total", reason="waiting")
