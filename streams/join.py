@@ -14,7 +14,8 @@ implementation of the join.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+import operator
+from dataclasses import dataclass, fields
 from typing import Any
 
 from streams.events import Event, EventType
@@ -95,6 +96,19 @@ class InteractionState:
         return cls(**fields)
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(InteractionState))
+_ALL_VALUES = operator.attrgetter(*_STATE_FIELDS)
+_POSITION = {name: i for i, name in enumerate(_STATE_FIELDS)}
+
+
+def _evolve(state: InteractionState, **changes: Any) -> InteractionState:
+    """``dataclasses.replace`` without its per-call introspection (the join's hot path)."""
+    values = list(_ALL_VALUES(state))
+    for name, value in changes.items():
+        values[_POSITION[name]] = value  # KeyError: not a field
+    return InteractionState(*values)
+
+
 class Action(enum.Enum):
     """What the shell must do after a transition."""
 
@@ -146,7 +160,7 @@ def decide(
     state = _merge_context(state, event)
     if state.status is Status.DISPATCHING:
         if event.type is EventType.WRAPPED and not _is_own_echo(state, event):
-            state = replace(state, wrapped_at=event.occurred_at, wrapped_by=event.wrapped_by)
+            state = _evolve(state, wrapped_at=event.occurred_at, wrapped_by=event.wrapped_by)
             return Step(state, Decision(Action.CANCEL, f"wrapped_by_{_source(event)}"))
         return _none(state, "duplicate")
 
@@ -159,7 +173,7 @@ def decide(
 
     if event.type is EventType.WRAPPED:
         reason = f"wrapped_by_{_source(event)}"
-        state = replace(
+        state = _evolve(
             state,
             status=Status.DONE,
             wrapped_at=event.occurred_at,
@@ -173,11 +187,11 @@ def decide(
     if event.type is EventType.ENDED:
         duplicate = state.ended_at is not None
         if not duplicate:
-            state = replace(state, ended_at=event.occurred_at)
+            state = _evolve(state, ended_at=event.occurred_at)
     else:
         duplicate = state.wrapping_up_at is not None
         if not duplicate:
-            state = replace(state, wrapping_up_at=event.occurred_at)
+            state = _evolve(state, wrapping_up_at=event.occurred_at)
 
     if state.ended_at is None or state.wrapping_up_at is None:
         return _none(state, "duplicate" if duplicate else "waiting")
@@ -186,7 +200,7 @@ def decide(
         # Paired, but campaign/queue are not yet known well enough to pick a rule: a
         # later event (even a duplicate) may bring them; else the state expires.
         return _none(state, "duplicate" if duplicate else "waiting_context")
-    state = replace(
+    state = _evolve(
         state,
         status=Status.DISPATCHING,
         paired_at=now,
@@ -211,7 +225,7 @@ def record_outcome(
             expires_at=now,
             code_id=report.code_id,
         )
-    state = replace(
+    state = _evolve(
         state,
         status=Status.DONE,
         outcome=report.outcome,
@@ -236,7 +250,7 @@ def expire(state: InteractionState, now: float, rules: JoinRules) -> Step:
         reason = "missing_wrapping_up"
     else:
         reason = "missing_context"  # paired, but no rule could be chosen
-    state = replace(
+    state = _evolve(
         state,
         status=Status.DONE,
         outcome=Outcome.EXPIRED,
@@ -255,7 +269,7 @@ def _merge_context(state: InteractionState, event: Event) -> InteractionState:
         and (state.acw_deadline or not event.acw_deadline)
     ):
         return state
-    return replace(
+    return _evolve(
         state,
         campaign_id=state.campaign_id or event.campaign_id,
         queue_id=state.queue_id or event.queue_id,
