@@ -166,11 +166,13 @@ def test_state_survives_a_restart_and_late_duplicates_post_nothing(
     assert sorted(platform.posted_ids()) == ["done", "half", "z"]
 
 
+@pytest.mark.parametrize("compression", ["none", "lz4", "zstd", "snappy"])
 def test_kcat_produced_events_are_joined(
     kafka_bootstrap: str, topic_factory: TopicFactory, platform: RecordingPlatform,
-    start_worker: WorkerFactory, tmp_path: Path,
+    start_worker: WorkerFactory, tmp_path: Path, compression: str,
 ) -> None:
-    """The wire format as written by a Kafka client none of us wrote (kcat)."""
+    """The wire format as written by a Kafka client none of us wrote (kcat), compressed
+    the ways a platform bridge might compress it."""
     topic = topic_factory(partitions=3)
     env = worker_env(kafka_bootstrap, topic, platform.base_url, tmp_path / "data")
     start_worker(env)
@@ -179,7 +181,7 @@ def test_kcat_produced_events_are_joined(
         lines.append(f"{iid}|{event('wrapping-up', iid).decode()}")
         lines.append(f"{iid}|{event('ended', iid).decode()}")
     subprocess.run(
-        ["kcat", "-b", kafka_bootstrap, "-P", "-t", topic, "-K", "|", "-z", "none"],
+        ["kcat", "-b", kafka_bootstrap, "-P", "-t", topic, "-K", "|", "-z", compression],
         input="\n".join(lines).encode() + b"\n", check=True, timeout=30,
     )
     wait_for(lambda: len(platform.posted_ids()) >= 3, timeout=30, message="kcat pairs posted")
