@@ -220,14 +220,14 @@ class Dispatcher:
             if isinstance(step, DeliveryReport):
                 return step
             if run.tries >= self.max_attempts:
-                return self._give_up(run, "attempts_exhausted", step.reason)
+                return await self._give_up(run, "attempts_exhausted", step.reason)
             delay = step.delay
             if delay is None:
                 delay = full_jitter(
                     run.tries, base=self._backoff_base, cap=self._backoff_cap, rand=self._rand
                 )
             if self._clock() + delay > job.deadline:
-                return self._give_up(run, "deadline_exceeded", step.reason)
+                return await self._give_up(run, "deadline_exceeded", step.reason)
             metrics.RETRIES.labels(reason=step.reason).inc()
             log.debug("%s: retry in %.2fs (%s)", job.interaction_id, delay, step.reason)
             if not await wait(self._sleep, delay, job.cancelled):
@@ -362,7 +362,19 @@ class Dispatcher:
             metrics.RATE_LIMIT_WAIT_SECONDS.labels(source="server").inc(delay)
         return _Retry("rate_limited", delay)
 
-    def _give_up(self, run: _Run, reason: str, last: str) -> DeliveryReport:
+    async def _give_up(self, run: _Run, reason: str, last: str) -> DeliveryReport:
+        """Out of attempts or time: one last read-back, so an interaction that someone
+        (or an earlier lost response of ours) did wrap is reported as such, not failed."""
+        last_status = run.last_status  # the failure's, not the read-back's
+        exchange = await self._send(
+            run, "interaction", "GET", self.templates.interaction_path(run.job.interaction_id)
+        )
+        response = exchange.response
+        if response is not None and 200 <= response.status_code < 300:
+            verdict = self._verdict(run, _view(exchange))
+            if verdict is not None:
+                return verdict
+        run.last_status = last_status
         log.warning("%s: giving up (%s) after %d attempts, last: %s",
                     run.job.interaction_id, reason, run.tries, last)
         return self._report(run, Outcome.FAILED, reason)
