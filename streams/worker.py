@@ -57,6 +57,7 @@ log = logging.getLogger("wrapup.worker")
 
 TICK_KEY = b"tick"
 DRAIN_SECONDS = 20.0
+FLUSH_TIMEOUT_SECONDS = 60.0  # a commit waits at most this long for our writes' acks
 RESUME_GRACE_SECONDS = 60.0  # resume anyway if the outcomes backlog is not caught up by then
 
 
@@ -101,6 +102,7 @@ class JoinWorker:
         self._dispatcher: Dispatcher | None = None
         self._deliveries: dict[bytes, _Delivery] = {}
         self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._unacked: set[Any] = set()
         self._index = ExpiryIndex()
         self._status_counts: dict[int, Counter[Status]] = {}
         # Resumption, per partition: the outcomes end offset when it was assigned, the
@@ -223,7 +225,7 @@ class JoinWorker:
         metrics.DEAD_LETTERS.labels("event", reason).inc()
         log.warning("event rejected", extra={"reason": reason, "detail": detail,
                                              "topic": where.topic, "partition": where.partition})
-        await self.dead_letter_topic.send(
+        await self._send_tracked(self.dead_letter_topic,
             value=value or b"",
             headers={
                 "wrapup-kind": b"event",
@@ -232,6 +234,9 @@ class JoinWorker:
                 "wrapup-source": f"{where.topic}/{where.partition}".encode(),
             },
         )
+
+    async def _send_tracked(self, topic: Any, **kwargs: Any) -> None:
+        self._track(await topic.send(**kwargs))
 
     async def _on_outcome(self, partition: int, key: bytes | None, value: bytes | None,
                           now: float) -> None:
@@ -331,15 +336,8 @@ class JoinWorker:
         changelog: Awaitable[Any] | None = None
         if state != old:
             self._count(partition, old, state)
-            if state is None:
-                self.table.pop(key, None)
-            elif decision.action is Action.POST:
-                # Written and sent to the changelog here; the delivery awaits the ack.
-                value = encode_state(state)
-                self.table.data[key] = value
-                changelog = self.table.send_changelog(partition, key, value)
-            else:
-                self.table[key] = encode_state(state)
+            # The delivery of a POST decision awaits this write's acknowledgement.
+            changelog = self._write(key, partition, None if state is None else state)
             if state is not None:
                 self._index.schedule(partition, key, state.expires_at)
         if decision.action is Action.POST and state is not None:
@@ -355,6 +353,55 @@ class JoinWorker:
             if decision.report.outcome is Outcome.EXPIRED:
                 metrics.EXPIRED.labels(decision.report.reason).inc()
             await self._publish(key, partition, decision.report, state)
+
+    def _write(self, key: bytes, partition: int,
+               state: InteractionState | None) -> Awaitable[Any]:
+        """Set (or delete) a table entry and send it to the changelog, tracked until acked.
+
+        Faust's own commit-time flush gives up after 0.1 s without progress, so under
+        load it could commit a source offset before the table write it caused reached
+        the changelog; :meth:`_flush_tracked` closes that gap.
+        """
+        if state is None:
+            self.table.data.pop(key, None)
+            value = None
+        else:
+            value = encode_state(state)
+            self.table.data[key] = value
+        fut: Awaitable[Any] = self._track(self.table.send_changelog(partition, key, value))
+        return fut
+
+    def _track(self, fut: Any) -> Any:
+        """Remember an unacknowledged send; commits wait for it (see _flush_tracked)."""
+        self._unacked.add(fut)
+        fut.add_done_callback(self._unacked.discard)
+        return fut
+
+    async def _flush_tracked(self) -> None:
+        """Wait until every tracked send is acknowledged; raise rather than let a
+        commit overtake a write that never made it."""
+        deadline = time.monotonic() + FLUSH_TIMEOUT_SECONDS
+        while self._unacked:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RuntimeError(
+                    f"{len(self._unacked)} changelog/dead-letter writes unacknowledged "
+                    f"after {FLUSH_TIMEOUT_SECONDS:.0f}s: not committing past them")
+            await asyncio.wait(list(self._unacked), timeout=remaining)
+
+    def _guard_commits(self) -> None:
+        """Make the producer flush that precedes every offset commit wait for our writes."""
+        producer: Any = self.app.producer
+        if getattr(producer, "_wrapup_guarded", False):
+            return
+        original = producer.flush
+
+        async def flush() -> None:
+            await original()
+            await self._flush_tracked()
+
+        producer.flush = flush
+        producer._wrapup_guarded = True
 
     def _count(self, partition: int, old: InteractionState | None,
                new: InteractionState | None) -> None:
@@ -428,8 +475,8 @@ class JoinWorker:
                                              partition=partition)
         if report.outcome is Outcome.FAILED:
             metrics.DEAD_LETTERS.labels("delivery", report.reason).inc()
-            await self.dead_letter_topic.send(
-                key=key, value=report.encode(),
+            await self._send_tracked(
+                self.dead_letter_topic, key=key, value=report.encode(),
                 headers={"wrapup-kind": b"delivery", "wrapup-reason": report.reason.encode()},
             )
         await fut
@@ -462,6 +509,7 @@ class JoinWorker:
         metrics.READY.set(0)
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        self._guard_commits()
         metrics.REBALANCES.inc()
         mine = {tp.partition for tp in assigned if tp.topic == self.layout.join_source}
         lost = [p for p in list(self._status_counts) if p not in mine]
