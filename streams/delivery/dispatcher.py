@@ -8,8 +8,9 @@ means ``skipped`` (the agent or the ACW timeout chose). The loop:
 * 2xx: applied. 400 / 403 / 404 (and other 4xx): failed, permanent.
 * 409 not ready: retry. 409 already wrapped, or unclear: GET, then decide as above
   (unclear and still wrapping-up counts as not ready).
-* 401: the API client refreshes the OAuth2 token and re-sends once; a second 401, or a
-  static token's 401, is permanent.
+* 401: the API client refreshes the OAuth2 token and re-sends once; a 401 even so is
+  retried with backoff within the attempts (a token revoked under us); a static
+  token's 401 is permanent.
 * 429: wait ``Retry-After`` (the whole process pauses), else backoff.
 * 5xx, timeouts, connection errors: backoff.
 
@@ -257,6 +258,10 @@ class Dispatcher:
             return self._rate_limited(exchange)
         if status >= 500 or status == 408:
             return _Retry("server_error")
+        if status == 401 and self.api.auth.refreshable:
+            # Still 401 with a freshly fetched token: a token revoked or rotated under us
+            # (or a platform-side cache) — back off and retry within the attempts.
+            return _Retry("unauthorized")
         return self._report(run, Outcome.FAILED, _PERMANENT.get(status, "client_error"))
 
     async def _settle_conflict(self, run: _Run, conflict: Conflict) -> DeliveryReport | _Retry:
@@ -375,6 +380,8 @@ class Dispatcher:
             if verdict is not None:
                 return verdict
         run.last_status = last_status
+        if last == "unauthorized":
+            reason = "unauthorized"
         log.warning("%s: giving up (%s) after %d attempts, last: %s",
                     run.job.interaction_id, reason, run.tries, last)
         return self._report(run, Outcome.FAILED, reason)

@@ -309,12 +309,22 @@ async def test_oauth_401_refreshes_the_token_once_and_resends(clock: VirtualTime
     assert len(platform.of("token")) == 2
 
 
-async def test_oauth_second_401_is_permanent(clock: VirtualTime) -> None:
+async def test_oauth_401s_despite_fresh_tokens_are_retried_then_fail_unauthorized(
+    clock: VirtualTime,
+) -> None:
     platform = FakePlatform(clock, posts=[reply(401)])
-    report = await make(platform, **oauth_env()).deliver(job())
+    report = await make(platform, WRAPUP_API_MAX_ATTEMPTS="3", **oauth_env()).deliver(job())
     assert (report.outcome, report.reason, report.attempts) == (
-        Outcome.FAILED, "unauthorized", 2)
-    assert len(platform.of("token")) == 2
+        Outcome.FAILED, "unauthorized", 6)  # 3 attempts, each re-sent once after a refresh
+    assert len(platform.of("token")) == 7  # the first, then one after every 401
+
+
+async def test_oauth_a_token_revoked_right_after_its_refresh_is_survived(
+    clock: VirtualTime,
+) -> None:
+    platform = FakePlatform(clock, posts=[reply(401), reply(401), reply(200)])
+    report = await make(platform, **oauth_env()).deliver(job())
+    assert (report.outcome, report.reason) == (Outcome.APPLIED, "posted")
 
 
 async def test_token_endpoint_outage_is_retried(clock: VirtualTime) -> None:
