@@ -103,6 +103,7 @@ class JoinWorker:
         self._deliveries: dict[bytes, _Delivery] = {}
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._unacked: set[Any] = set()
+        self._started = False  # set by the first timer tick: the app is running
         self._index = ExpiryIndex()
         self._status_counts: dict[int, Counter[Status]] = {}
         # Resumption, per partition: the outcomes end offset when it was assigned, the
@@ -181,8 +182,6 @@ class JoinWorker:
         in_recovery = bool(getattr(recovery, "in_recovery", False))
         return self._started and not self.app.rebalancing and not in_recovery
 
-    _started = False
-
     # ----------------------------------------------------------- agent input
     async def handle(self, topic: str, partition: int, key: bytes | None,
                      value: bytes | None, offset: int | None = None) -> None:
@@ -196,7 +195,7 @@ class JoinWorker:
                 self._outcomes_next[partition] = offset + 1
         else:
             event = await self._parse_or_dead_letter(
-                _Where(topic, partition, None), value, key=key
+                _Where(topic, partition), value, key=key
             )
             if event is not None:
                 ikey = event.interaction_id.encode()
@@ -557,4 +556,3 @@ class _Resume:
 class _Where:
     topic: str
     partition: int
-    offset: int | None
