@@ -119,6 +119,11 @@ REBALANCES = Counter(
     "wrapup_rebalances_total",
     "Partition assignments received by this worker.",
 )
+SOURCE_REWINDS = Counter(
+    "wrapup_source_rewinds_total",
+    "Rewinds after records of a source partition were skipped around a rebalance.",
+    ["source"],
+)
 READY = Gauge(
     "wrapup_ready",
     "1 when this worker has its partitions assigned and its table recovered.",

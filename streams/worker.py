@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -35,6 +35,7 @@ from faust.types import TP
 
 from streams import metrics
 from streams.config import Settings
+from streams.continuity import ContinuityGuard, Verdict
 from streams.delivery import DeliveryJob, Dispatcher
 from streams.events import Event, Rejection, is_ignorable, parse_event
 from streams.join import (
@@ -111,6 +112,7 @@ class JoinWorker:
         self._outcomes_end: dict[int, int] = {}
         self._outcomes_next: dict[int, int] = {}
         self._to_resume: dict[int, _Resume] = {}
+        self._continuity = ContinuityGuard()
         self.health = HealthState()
         self.app = self._build_app()
 
@@ -189,7 +191,10 @@ class JoinWorker:
         now = self.clock()
         if topic == self.layout.ticks:
             await self._on_tick(partition, now)
-        elif topic == self.layout.outcomes:
+            return
+        if offset is not None and not await self._in_sequence(topic, partition, offset):
+            return
+        if topic == self.layout.outcomes:
             await self._on_outcome(partition, key, value, now)
             if offset is not None:
                 self._outcomes_next[partition] = offset + 1
@@ -201,6 +206,26 @@ class JoinWorker:
                 ikey = event.interaction_id.encode()
                 await self._apply(ikey, partition, self._load(ikey),
                                   lambda st: decide(st, event, now, self.rules), now)
+
+    async def _in_sequence(self, topic: str, partition: int, offset: int) -> bool:
+        """False when the record must not be processed now (see :mod:`streams.continuity`):
+        records before it were skipped, and the consumer is rewound to read them first."""
+        key = (topic, partition)
+        committed = None
+        if not self._continuity.knows(key):
+            committed = getattr(self.app.consumer, "_committed_offset", {}).get(
+                TP(topic, partition))
+        step = self._continuity.observe(key, offset, committed)
+        if step.verdict is Verdict.PROCESS:
+            return True
+        if step.verdict is Verdict.REWIND and step.seek_to is not None:
+            source = "outcomes" if topic == self.layout.outcomes else "events"
+            metrics.SOURCE_REWINDS.labels(source).inc()
+            log.warning("records were skipped: rewinding", extra={
+                "topic": topic, "partition": partition, "expected": step.seek_to,
+                "got": offset})
+            await self.app.consumer.seek(TP(topic, partition), step.seek_to)
+        return False
 
     async def _parse_or_dead_letter(
         self, where: Any, value: bytes | None, *, key: bytes | None = None
@@ -393,7 +418,8 @@ class JoinWorker:
             await asyncio.wait(list(self._unacked), timeout=remaining)
 
     def _guard_commits(self) -> None:
-        """Make the producer flush that precedes every offset commit wait for our writes."""
+        """Make the producer flush that precedes every offset commit wait for our writes,
+        and keep commits behind records the continuity guard is re-reading."""
         producer: Any = self.app.producer
         if getattr(producer, "_wrapup_guarded", False):
             return
@@ -405,6 +431,17 @@ class JoinWorker:
 
         producer.flush = flush
         producer._wrapup_guarded = True
+        consumer: Any = self.app.consumer
+        commit_offsets = consumer._commit
+
+        async def commit(offsets: Mapping[TP, int]) -> bool:
+            capped = {}
+            for tp, offset in offsets.items():
+                cap = self._continuity.commit_cap((tp.topic, tp.partition))
+                capped[tp] = offset if cap is None else min(offset, cap)
+            return bool(await commit_offsets(capped))
+
+        consumer._commit = commit
 
     def _count(self, partition: int, old: InteractionState | None,
                new: InteractionState | None) -> None:
@@ -521,6 +558,7 @@ class JoinWorker:
             self._status_counts.pop(p, None)
             self._outcomes_next.pop(p, None)
         self._to_resume.clear()  # set again by each partition's first tick (rebuild)
+        self._continuity.forget()  # reading restarts from the committed offsets
         for key, delivery in list(self._deliveries.items()):
             if delivery.partition not in mine:
                 delivery.task.cancel()
