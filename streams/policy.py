@@ -13,7 +13,7 @@ queue). The document is JSON, from a file or an environment variable::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -56,14 +56,37 @@ class Rule:
         return (2 if self.campaign is not None else 0) + (1 if self.queue is not None else 0)
 
 
+_MEMO_LIMIT = 4096  # distinct (campaign, queue) pairs remembered per policy
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """An ordered set of rules; pure lookups, no I/O."""
+    """An ordered set of rules; pure lookups, no I/O.
+
+    Lookups are memoized per (campaign, queue): the join asks for every event, and the
+    answer depends only on the rules. The memo is bounded and invisible to callers.
+    """
 
     rules: tuple[Rule, ...]
+    _resolved: dict[tuple[str | None, str | None], WrapupCode | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _possible: dict[tuple[str | None, str | None], bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def resolve(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
         """The code for an interaction, or None when it is out of scope."""
+        memo = self._resolved
+        key = (campaign, queue)
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        code = memo[key] = self._resolve(campaign, queue)
+        return code
+
+    def _resolve(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
         best: Rule | None = None
         for rule in self.rules:
             if rule.matches(campaign, queue) and (
@@ -74,7 +97,16 @@ class Policy:
 
     def could_be_in_scope(self, campaign: str | None, queue: str | None) -> bool:
         """False only when no rule can match, whatever the unknown fields turn out to be."""
-        return any(rule.could_match(campaign, queue) for rule in self.rules)
+        memo = self._possible
+        key = (campaign, queue)
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        possible = memo[key] = any(rule.could_match(campaign, queue) for rule in self.rules)
+        return possible
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Policy:

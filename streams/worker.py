@@ -26,7 +26,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
@@ -360,7 +360,7 @@ class JoinWorker:
         decision, state = step.decision, step.state
         metrics.JOIN_DECISIONS.labels(decision.action.value, decision.reason).inc()
         if state is not None and state.partition != partition:
-            state = replace(state, partition=partition)
+            state = state._replace(partition=partition)
         changelog: Awaitable[Any] | None = None
         if state != old:
             self._count(partition, old, state)

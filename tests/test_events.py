@@ -15,6 +15,9 @@ from streams.events import (
     MAX_EVENT_BYTES,
     MAX_ID_LENGTH,
     Event,
+    _Invalid,
+    _parse_checked,
+    _parse_plain,
     EventType,
     Rejection,
     RejectReason,
@@ -393,6 +396,49 @@ def test_parse_never_raises_on_mutated_events(
         target[key] = new
     _never_raises(json.dumps(value))
 
+
+
+PLAIN_BASES = [
+    doc(timestamp=1_764_064_800_120),
+    doc("interaction:wrapping-up", timestamp=1_764_064_800_120.5),
+    doc("interaction:wrapped", {"id": "i-1", "source": "agent", "wrapupCode": {"id": "w"},
+                                "acwDeadline": 1_764_064_900_000}, timestamp=1_764_064_800_000),
+    doc("interaction:ended", {"id": "i.2", "campaignId": "c", "acwDeadline": 1.5e12},
+        timestamp=1.7e12),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(PLAIN_BASES),
+    st.lists(
+        st.tuples(st.booleans(), interesting_keys, interesting_values), min_size=0, max_size=3
+    ),
+)
+def test_the_plain_fast_path_agrees_with_the_checked_path(
+    base: dict[str, Any], mutations: list[tuple[bool, str, Any]]
+) -> None:
+    """Whenever the fast path accepts a document, the field-by-field path accepts it
+    too, with an equal event; whenever it declines, the checked path decides."""
+    value = json.loads(json.dumps(base))
+    for in_data, key, new in mutations:
+        target = value["data"] if in_data and isinstance(value.get("data"), dict) else value
+        target[key] = new
+    decoded = orjson.loads(orjson.dumps(value))
+    fast = _parse_plain(decoded)
+    try:
+        checked: Event | None = _parse_checked(decoded)
+    except _Invalid:
+        checked = None
+    if fast is not None:
+        assert fast == checked
+    if checked is not None:
+        assert parse_event(orjson.dumps(value)) == checked
+
+
+def test_the_fast_path_takes_the_common_shapes() -> None:
+    for base in PLAIN_BASES:
+        assert _parse_plain(orjson.loads(orjson.dumps(base))) is not None
 
 safe_ids = st.text(
     alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-:.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import orjson
 import pytest
@@ -498,7 +498,7 @@ def test_state_round_trips_through_json(state: InteractionState) -> None:
 
 
 def test_state_dict_is_plain_json() -> None:
-    state = replace(dispatching(), outcome=Outcome.APPLIED)
+    state = dispatching()._replace(outcome=Outcome.APPLIED)
     doc = orjson.loads(orjson.dumps(state.to_dict()))
     assert doc["status"] == "dispatching"
     assert doc["outcome"] == "applied"

@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from streams.events import Event, is_ignorable, parse_event
+from streams.events import Event, Rejection, is_ignorable, parse_event
 from streams.join import Action, InteractionState, JoinRules, Status, decide, expire
 from streams.policy import WrapupCode
 
@@ -50,8 +50,7 @@ class ScanRecord(Protocol):
     def value(self) -> bytes | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A pair completed inside the window: deliver ``code`` unless ``skip_reason`` is set."""
 
     interaction_id: str
@@ -115,42 +114,50 @@ class Planner:
         start = self.window_start.get(partition, 0)
         keyed = self.keyed
         post, cancel = Action.POST, Action.CANCEL
+        candidates, skipped = self._candidates, self._skipped
+        get_state, pop_state = states.get, states.pop
+        reasons: list[str] = []  # decisions inside the window, counted once per batch
+        rejected: list[str] = []
         in_window = 0
         latest = self._latest
         for record in records:
             window = record.offset >= start
-            in_window += window
             event = parse_event(record.value)
-            if not isinstance(event, Event):
-                plan.rejected["ignored" if is_ignorable(event) else event.reason.value] += 1
+            if type(event) is not Event:
+                assert isinstance(event, Rejection)
+                rejected.append("ignored" if is_ignorable(event) else event.reason.value)
+                in_window += window
                 continue
             iid = event.interaction_id
             key = record.key
             if keyed and key is not None and key != iid.encode():
-                plan.rejected["key_mismatch"] += 1
+                rejected.append("key_mismatch")
+                in_window += window
                 continue
             now = record.timestamp / 1000.0
             if now > latest:
                 latest = now
-            step = decide(states.get(iid), event, now, rules)
-            state = step.state
+            state, decision = decide(get_state(iid), event, now, rules)
             if state is None:
-                states.pop(iid, None)
+                pop_state(iid, None)
             else:
                 states[iid] = state
-            decision = step.decision
+            action = decision.action
             if window:
-                plan.decisions[decision.reason] += 1
-            if decision.action is post:
-                assert state is not None and decision.code is not None
-                if window:
-                    self._candidates[iid] = Candidate(
-                        iid, partition, decision.code, state.deadline(rules), now
-                    )
-                else:
-                    plan.pairs_before_window += 1
-            elif decision.action is cancel and iid in self._candidates:
-                self._skipped.setdefault(iid, decision.reason)
+                in_window += 1
+                reasons.append(decision.reason)
+                if action is post:
+                    assert decision.code is not None and decision.deadline is not None
+                    candidates[iid] = Candidate(iid, partition, decision.code,
+                                                decision.deadline, now)
+                elif action is cancel and iid in candidates:
+                    skipped.setdefault(iid, decision.reason)
+            elif action is post:
+                plan.pairs_before_window += 1
+            elif action is cancel and iid in candidates:
+                skipped.setdefault(iid, decision.reason)
+        plan.decisions.update(reasons)
+        plan.rejected.update(rejected)
         plan.events_scanned += len(records)
         plan.events_in_window += in_window
         self._latest = latest
