@@ -122,6 +122,7 @@ def _parse(raw: bytes | bytearray | memoryview | str | None) -> Event:
     return _parse_checked(doc)
 
 
+_new_tuple = tuple.__new__  # a named tuple from a sequence, without its Python __new__
 _PLAIN_TYPES = {
     "interaction:ended": EventType.ENDED,
     "interaction:wrapping-up": EventType.WRAPPING_UP,
@@ -176,8 +177,8 @@ def _parse_plain(doc: dict[str, Any]) -> Event | None:
             return None
     if not 0 < occurred_at < _MAX_EPOCH_SECONDS:
         return None
-    return Event(event_id, event_type, iid, occurred_at, agent, queue, campaign, acw_deadline,
-                 code_id, source)
+    return _new_tuple(Event, (event_id, event_type, iid, occurred_at, agent, queue, campaign,
+                              acw_deadline, code_id, source))
 
 
 def _parse_checked(doc: dict[str, Any]) -> Event:

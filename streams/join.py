@@ -104,7 +104,9 @@ def _deadline(acw_deadline: float | None, wrapping_up_at: float | None,
 
 
 _POSITION = {name: i for i, name in enumerate(InteractionState._fields)}
-_new_state = tuple.__new__
+_new_tuple = tuple.__new__  # builds a named tuple from a sequence without its __new__
+_ENDED_AT = _POSITION["ended_at"]
+_WRAPPING_UP_AT = _POSITION["wrapping_up_at"]
 
 
 def _evolve(state: InteractionState, **changes: Any) -> InteractionState:
@@ -112,7 +114,7 @@ def _evolve(state: InteractionState, **changes: Any) -> InteractionState:
     values = list(state)
     for name, value in changes.items():
         values[_POSITION[name]] = value  # KeyError: not a field
-    return _new_state(InteractionState, values)
+    return _new_tuple(InteractionState, values)
 
 
 class Action(enum.Enum):
@@ -148,7 +150,7 @@ def _none(state: InteractionState | None, reason: str) -> Step:
     decision = _NO_ACTION.get(reason)
     if decision is None:  # reasons are a small fixed set: one shared Decision each
         decision = _NO_ACTION[reason] = Decision(Action.NONE, reason)
-    return Step(state, decision)
+    return _new_tuple(Step, (state, decision))
 
 
 def decide(
@@ -201,7 +203,9 @@ def decide(
 
     if ended_at is None or wrapping_up_at is None:
         if not duplicate:
-            state = _evolve(state, ended_at=ended_at, wrapping_up_at=wrapping_up_at)
+            values = list(state)
+            values[_ENDED_AT], values[_WRAPPING_UP_AT] = ended_at, wrapping_up_at
+            state = _new_tuple(InteractionState, values)
         return _none(state, "duplicate" if duplicate else "waiting")
     code = policy.resolve(state.campaign_id, state.queue_id)
     if code is None:
@@ -222,18 +226,19 @@ def decide(
         code_label=code.label,
         expires_at=max(deadline, now) + rules.retention,
     )
-    return Step(state, Decision(Action.POST, "paired", code=code, deadline=deadline))
+    return _new_tuple(Step, (state, _new_tuple(Decision, (Action.POST, "paired", code, deadline,
+                                                          None))))
 
 
 def _new_pending(event: Event, now: float, rules: JoinRules) -> InteractionState:
     """The state of an interaction first seen with ``event``, its context merged in."""
     if event.campaign_id or event.queue_id or event.agent_id or event.acw_deadline:
-        return InteractionState(
-            event.interaction_id, Status.PENDING, now, now + rules.pending_ttl,
-            campaign_id=event.campaign_id, queue_id=event.queue_id,
-            agent_id=event.agent_id, acw_deadline=event.acw_deadline,
-        )
-    return InteractionState(event.interaction_id, Status.PENDING, now, now + rules.pending_ttl)
+        context = (event.campaign_id, event.queue_id, event.agent_id, event.acw_deadline)
+    else:
+        context = (None, None, None, None)
+    return _new_tuple(InteractionState, (
+        event.interaction_id, Status.PENDING, now, now + rules.pending_ttl, -1,
+        None, None, None, None, *context, None, None, None, None, None))
 
 
 def record_outcome(

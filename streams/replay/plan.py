@@ -24,10 +24,13 @@ a replay more conservative.
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
+
+import orjson
 
 from streams.events import Event, Rejection, is_ignorable, parse_event
 from streams.join import Action, InteractionState, JoinRules, Status, decide, expire
@@ -61,6 +64,10 @@ class Candidate(NamedTuple):
     skip_reason: str | None = None  # e.g. wrapped_by_agent: a later event says it is wrapped
 
 
+_new_tuple = tuple.__new__  # a named tuple from a sequence, without its Python __new__
+_PAIRING_ORDER = operator.attrgetter("paired_at", "partition")
+
+
 @dataclass
 class Plan:
     """What the scan found: candidates in pairing order, and counts for the summary."""
@@ -77,6 +84,43 @@ class Plan:
     def pairs_found(self) -> int:
         return len(self.candidates)
 
+    def to_bytes(self) -> bytes:
+        """JSON for another process: candidates as arrays, codes by index (about ten
+        times faster than pickling them)."""
+        codes: dict[WrapupCode, int] = {}
+        rows = []
+        for c in self.candidates:
+            index = codes.get(c.code)
+            if index is None:
+                index = codes[c.code] = len(codes)
+            rows.append((c.interaction_id, c.partition, index, c.deadline, c.paired_at,
+                         c.skip_reason))
+        return orjson.dumps({
+            "codes": [(code.id, code.label) for code in codes],
+            "candidates": rows,
+            "events_scanned": self.events_scanned,
+            "events_in_window": self.events_in_window,
+            "rejected": self.rejected,
+            "decisions": self.decisions,
+            "pairs_before_window": self.pairs_before_window,
+            "unpaired": self.unpaired,
+        })
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Plan:
+        """Inverse of :meth:`to_bytes`."""
+        doc = orjson.loads(raw)
+        codes = [WrapupCode(code_id, label) for code_id, label in doc["codes"]]
+        candidates = [
+            _new_tuple(Candidate, (iid, partition, codes[index], deadline, paired_at, skip))
+            for iid, partition, index, deadline, paired_at, skip in doc["candidates"]
+        ]
+        return cls(candidates=candidates, events_scanned=doc["events_scanned"],
+                   events_in_window=doc["events_in_window"],
+                   rejected=Counter(doc["rejected"]), decisions=Counter(doc["decisions"]),
+                   pairs_before_window=doc["pairs_before_window"],
+                   unpaired=Counter(doc["unpaired"]))
+
     @classmethod
     def merge(cls, plans: Sequence[Plan]) -> Plan:
         """One plan from plans of disjoint partitions (candidates in pairing order)."""
@@ -89,7 +133,7 @@ class Plan:
             out.rejected.update(plan.rejected)
             out.decisions.update(plan.decisions)
             out.unpaired.update(plan.unpaired)
-        out.candidates.sort(key=lambda c: (c.paired_at, c.partition))
+        out.candidates.sort(key=_PAIRING_ORDER)
         return out
 
 

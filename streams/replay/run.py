@@ -108,8 +108,8 @@ async def replay(
         started = time.monotonic()
         progress.begin("scan", sum(s.size for s in spans.values()), "events")
         if processes > 1:
-            plan = await fold_parallel(settings.kafka_bootstrap_servers, options.topic, spans,
-                                       rules, settings.events_keyed, progress, processes,
+            plan = await fold_parallel(reader, options.topic, spans, rules,
+                                       settings.events_keyed, progress, processes,
                                        options.kafka_timeout)
         else:
             plan = await fold(reader, options.topic, spans, rules, settings.events_keyed,

@@ -234,3 +234,17 @@ def test_plans_of_disjoint_partitions_merge_into_the_plan_of_all() -> None:
         expected.candidates, key=lambda c: c.interaction_id)
     assert (merged.events_scanned, merged.decisions, merged.unpaired) == (
         expected.events_scanned, expected.decisions, expected.unpaired)
+
+
+def test_a_plan_survives_the_trip_between_processes() -> None:
+    recs = records(("ended", "a", 0), ("wrapping-up", "a", 2), ("ended", "x", 0),
+                   ("wrapping-up", "b", 0), ("ended", "b", 1),
+                   ("wrapped", "b", 3, {"source": "agent", "wrapupCode": {"id": "wc-o"}}),
+                   ("ended", "o", 0, {"campaign": "c-other"}))
+    recs.append(Rec(len(recs), round(T0 * 1000), b"k", b"not json"))
+    plan = plan_of(recs)
+    back = Plan.from_bytes(plan.to_bytes())
+    assert back == plan
+    assert [c.skip_reason for c in back.candidates] == [None, "wrapped_by_agent"]
+    assert back.candidates[0].code is back.candidates[1].code  # one object per code
+    assert back.rejected == {"not_json": 1} and back.unpaired == {"missing_wrapping_up": 1}
