@@ -154,8 +154,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--loader", choices=("auto", "kcat", "aiokafka"), default="auto")
-    parser.add_argument("--processes", default="1",
-                        help="replay scan processes, N or auto (default: 1, the replay's)")
+    parser.add_argument("--processes", default="auto",
+                        help="replay scan processes, N or auto (default: auto, the replay's)")
     args = parser.parse_args()
     if not 1000 <= args.events <= 5_000_000 or not 1 <= args.runs <= 10:
         parser.error("--events must be within 1,000..5,000,000 and --runs within 1..10")

@@ -107,6 +107,8 @@ _POSITION = {name: i for i, name in enumerate(InteractionState._fields)}
 _new_tuple = tuple.__new__  # builds a named tuple from a sequence without its __new__
 _ENDED_AT = _POSITION["ended_at"]
 _WRAPPING_UP_AT = _POSITION["wrapping_up_at"]
+_WRAPPED_AT = _POSITION["wrapped_at"]
+_WRAPPED_BY = _POSITION["wrapped_by"]
 
 
 def _evolve(state: InteractionState, **changes: Any) -> InteractionState:
@@ -168,8 +170,10 @@ def decide(
         state = _merge_context(state, event)
     if state.status is Status.DISPATCHING:
         if event.type is EventType.WRAPPED and not _is_own_echo(state, event):
-            state = _evolve(state, wrapped_at=event.occurred_at, wrapped_by=event.wrapped_by)
-            return Step(state, Decision(Action.CANCEL, f"wrapped_by_{_source(event)}"))
+            values = list(state)
+            values[_WRAPPED_AT], values[_WRAPPED_BY] = event.occurred_at, event.wrapped_by
+            state = _new_tuple(InteractionState, values)
+            return _new_tuple(Step, (state, _CANCEL[_source(event)]))
         return _none(state, "duplicate")
 
     # PENDING. Whatever the event, context it brings may rule the interaction out.
@@ -312,6 +316,10 @@ def _is_own_echo(state: InteractionState, event: Event) -> bool:
     return (event.wrapped_by or "").lower() in OWN_SOURCES and (
         event.wrapup_code_id is None or event.wrapup_code_id == state.code_id
     )
+
+
+_SOURCES = ("agent", "platform", "api", "other", "unknown")
+_CANCEL = {source: Decision(Action.CANCEL, f"wrapped_by_{source}") for source in _SOURCES}
 
 
 def _source(event: Event) -> str:

@@ -51,7 +51,7 @@ def _processes(text: str) -> int | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=None,
               help="Wrap-ups delivered at once (default: WRAPUP_MAX_IN_FLIGHT).")
-@click.option("--processes", default="1", show_default=True, metavar="N|auto",
+@click.option("--processes", default="auto", show_default=True, metavar="N|auto",
               help="Processes that scan a topic keyed by interaction ID, by partition; "
                    "auto: one per usable CPU (pod limit honoured) for long windows.")
 @click.option("--retry-for", metavar="DURATION", default="60s", show_default=True,

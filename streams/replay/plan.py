@@ -192,8 +192,8 @@ class Planner:
                 reasons.append(decision.reason)
                 if action is post:
                     assert decision.code is not None and decision.deadline is not None
-                    candidates[iid] = Candidate(iid, partition, decision.code,
-                                                decision.deadline, now)
+                    candidates[iid] = _new_tuple(Candidate, (iid, partition, decision.code,
+                                                             decision.deadline, now, None))
                 elif action is cancel and iid in candidates:
                     skipped.setdefault(iid, decision.reason)
             elif action is post:
@@ -210,12 +210,11 @@ class Planner:
         """The plan so far: candidates (with skip reasons) and pending states by reason."""
         plan = self._plan
         skipped = self._skipped
-        plan.candidates = [
-            c if c.interaction_id not in skipped
-            else Candidate(c.interaction_id, c.partition, c.code, c.deadline, c.paired_at,
-                           skipped[c.interaction_id])
-            for c in self._candidates.values()
-        ]
+        plan.candidates = list(self._candidates.values())
+        if skipped:
+            plan.candidates = [c if c.interaction_id not in skipped
+                               else c._replace(skip_reason=skipped[c.interaction_id])
+                               for c in plan.candidates]
         plan.unpaired = Counter()
         for state in self.states.values():
             if state.status is Status.PENDING:

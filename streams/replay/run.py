@@ -58,7 +58,7 @@ class ReplayOptions:
     concurrency: int = 16
     retry_for: float = 60.0  # keep retrying transient failures at least this long
     kafka_timeout: float = 15.0
-    processes: int | None = 1  # scan processes (keyed topics); None: one per usable CPU
+    processes: int | None = None  # scan processes (keyed topics); None: one per usable CPU
 
 
 DispatcherFactory = Callable[[Settings], Dispatcher]
