@@ -124,6 +124,8 @@ SOURCE_REWINDS = Counter(
     "Rewinds after records of a source partition were skipped around a rebalance.",
     ["source"],
 )
+for _source in ("events", "outcomes"):
+    SOURCE_REWINDS.labels(_source)  # exported at 0 from the start: rare, but graphed
 READY = Gauge(
     "wrapup_ready",
     "1 when this worker has its partitions assigned and its table recovered.",
