@@ -68,25 +68,32 @@ class Policy:
     """
 
     rules: tuple[Rule, ...]
-    _resolved: dict[tuple[str | None, str | None], WrapupCode | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False)
-    _possible: dict[tuple[str | None, str | None], bool] = field(
+    _memo: dict[tuple[str | None, str | None], tuple[bool, WrapupCode | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def resolve(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
         """The code for an interaction, or None when it is out of scope."""
-        memo = self._resolved
-        key = (campaign, queue)
-        try:
-            return memo[key]
-        except KeyError:
-            pass
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        code = memo[key] = self._resolve(campaign, queue)
-        return code
+        return self._lookup(campaign, queue)[1]
 
-    def _resolve(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
+    def could_be_in_scope(self, campaign: str | None, queue: str | None) -> bool:
+        """False only when no rule can match, whatever the unknown fields turn out to be."""
+        return self._lookup(campaign, queue)[0]
+
+    def _lookup(self, campaign: str | None,
+                queue: str | None) -> tuple[bool, WrapupCode | None]:
+        """(could be in scope, code), computed once per (campaign, queue)."""
+        key = (campaign, queue)
+        answer = self._memo.get(key)
+        if answer is None:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            answer = self._memo[key] = (
+                any(rule.could_match(campaign, queue) for rule in self.rules),
+                self._best(campaign, queue),
+            )
+        return answer
+
+    def _best(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
         best: Rule | None = None
         for rule in self.rules:
             if rule.matches(campaign, queue) and (
@@ -94,19 +101,6 @@ class Policy:
             ):
                 best = rule
         return best.code if best is not None else None
-
-    def could_be_in_scope(self, campaign: str | None, queue: str | None) -> bool:
-        """False only when no rule can match, whatever the unknown fields turn out to be."""
-        memo = self._possible
-        key = (campaign, queue)
-        try:
-            return memo[key]
-        except KeyError:
-            pass
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        possible = memo[key] = any(rule.could_match(campaign, queue) for rule in self.rules)
-        return possible
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Policy:
