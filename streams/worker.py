@@ -164,10 +164,14 @@ class JoinWorker:
 
             async def rekey(stream: faust.StreamT[bytes]) -> None:
                 async for record in stream.events():
-                    event = await self._parse_or_dead_letter(record.message, record.value)
-                    if event is not None:
-                        await rekeyed.send(key=event.interaction_id.encode(),
-                                           value=record.value)
+                    message = record.message
+                    if not await self._in_sequence(message.topic, message.partition,
+                                                   message.offset):
+                        continue
+                    event = await self._parse_or_dead_letter(message, record.value)
+                    if event is not None:  # commits wait for the copy's ack
+                        await self._send_tracked(rekeyed, key=event.interaction_id.encode(),
+                                                 value=record.value)
 
             app.agent(app.topic(layout.events, **raw), name="rekey", concurrency=1)(rekey)
 

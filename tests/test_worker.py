@@ -166,6 +166,30 @@ def test_state_survives_a_restart_and_late_duplicates_post_nothing(
     assert sorted(platform.posted_ids()) == ["done", "half", "z"]
 
 
+def test_an_unkeyed_topic_is_re_keyed_and_pairs_across_partitions_post_once(
+    kafka_bootstrap: str, topic_factory: TopicFactory, platform: RecordingPlatform,
+    start_worker: WorkerFactory, tmp_path: Path,
+) -> None:
+    """WRAPUP_EVENTS_KEYED=false: a bridge that does not key by interaction ID puts an
+    interaction's events in different partitions; the re-key agent brings them together."""
+    topic = topic_factory(partitions=3)
+    env = worker_env(kafka_bootstrap, topic, platform.base_url, tmp_path / "data",
+                     WRAPUP_EVENTS_KEYED="false")
+    worker = start_worker(env)
+    ids = [f"u{i}" for i in range(6)]
+    produce(kafka_bootstrap, topic, [(None, event("ended", iid)) for iid in ids], partition=0)
+    produce(kafka_bootstrap, topic,
+            [(b"not-the-id", event("wrapping-up", iid)) for iid in ids], partition=2)
+    produce(kafka_bootstrap, topic, [(None, event("ended", "u0"))], partition=1)  # duplicate
+    wait_for(lambda: len(platform.posted_ids()) >= len(ids), timeout=30,
+             message="re-keyed pairs posted")
+    wait_for(lambda: worker.metric("wrapup_pairs_completed_total") == len(ids), timeout=15,
+             message="pairs counted")
+    wait_for(lambda: len(outcomes(kafka_bootstrap, env["WRAPUP_OUTCOMES_TOPIC"])) == len(ids),
+             timeout=30, message="outcomes recorded")
+    assert sorted(platform.posted_ids()) == ids
+
+
 @pytest.mark.parametrize("compression", ["none", "lz4", "zstd", "snappy"])
 def test_kcat_produced_events_are_joined(
     kafka_bootstrap: str, topic_factory: TopicFactory, platform: RecordingPlatform,
