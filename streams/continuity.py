@@ -53,7 +53,13 @@ class _Rewind:
 
 
 class ContinuityGuard:
-    """Next expected offset per partition; gaps become rewinds. No I/O."""
+    """Next expected offset per partition; gaps become rewinds. No I/O.
+
+    The shell tells it where reading (re)starts (:meth:`restart`, after the consumer
+    seeks a newly assigned partition to its committed offset) and shows it every record
+    (:meth:`observe`). Records older than expected are re-reads (a record fetched before
+    that seek, or a rewind's re-read) and never move the expectation back.
+    """
 
     def __init__(self) -> None:
         self._next: dict[Hashable, int] = {}
@@ -62,45 +68,48 @@ class ContinuityGuard:
         self._armed: dict[Hashable, int] = {}  # records still to check, per partition
 
     def forget(self) -> None:
-        """A rebalance: every partition starts again from its committed offset."""
+        """A rebalance: nothing is known until reading restarts (see :meth:`restart`)."""
         self._next.clear()
         self._rewinding.clear()
         self._holding.clear()
         self._armed.clear()
 
-    def observe(self, tp: Hashable, offset: int, committed: int | None = None) -> Step:
-        """Judge the record at ``offset``; ``committed`` is where reading (re)started
-        when this is the partition's first record since :meth:`forget` (None: unknown)."""
+    def restart(self, tp: Hashable, offset: int | None) -> None:
+        """Reading of ``tp`` (re)starts at ``offset`` (None: unknown, e.g. no commit yet)."""
+        self._rewinding.pop(tp, None)
+        self._holding.pop(tp, None)
+        self._armed.pop(tp, None)
+        if offset is None:
+            self._next.pop(tp, None)
+        else:
+            self._next[tp] = offset
+
+    def observe(self, tp: Hashable, offset: int) -> Step:
+        """Judge the record at ``offset``."""
         rewind = self._rewinding.get(tp)
         if rewind is not None:
-            if offset > rewind.end:
-                return _PASS_OVER
+            if offset > rewind.end or offset < rewind.start:
+                return _PASS_OVER  # fetched before the seek: read again / read already
             del self._rewinding[tp]  # the re-read has begun (at or after rewind.start)
             self._advance(tp, offset)
             return _PROCESS
         armed = self._armed.get(tp, ARMED_RECORDS)
-        if armed <= 0:
-            self._advance(tp, offset)
-            return _PROCESS
-        self._armed[tp] = armed - 1
-        expected = self._next.get(tp, committed)
-        if expected is not None and offset > expected:
-            self._rewinding[tp] = _Rewind(expected, offset)
-            self._holding[tp] = offset
-            self._next[tp] = expected
-            return Step(Verdict.REWIND, expected)
+        if armed > 0:
+            self._armed[tp] = armed - 1
+            expected = self._next.get(tp)
+            if expected is not None and offset > expected:
+                self._rewinding[tp] = _Rewind(expected, offset)
+                self._holding[tp] = offset
+                return Step(Verdict.REWIND, expected)
         self._advance(tp, offset)
         return _PROCESS
 
     def _advance(self, tp: Hashable, offset: int) -> None:
-        self._next[tp] = offset + 1
+        if offset + 1 > self._next.get(tp, -1):
+            self._next[tp] = offset + 1
         hold = self._holding.get(tp)
         if hold is not None and offset >= hold:
             del self._holding[tp]
-
-    def knows(self, tp: Hashable) -> bool:
-        """True once a record of ``tp`` was observed since the last :meth:`forget`."""
-        return tp in self._next
 
     def commit_cap(self, tp: Hashable) -> int | None:
         """The highest offset that may be committed for ``tp`` now (None: no limit)."""

@@ -214,12 +214,7 @@ class JoinWorker:
     async def _in_sequence(self, topic: str, partition: int, offset: int) -> bool:
         """False when the record must not be processed now (see :mod:`streams.continuity`):
         records before it were skipped, and the consumer is rewound to read them first."""
-        key = (topic, partition)
-        committed = None
-        if not self._continuity.knows(key):
-            committed = getattr(self.app.consumer, "_committed_offset", {}).get(
-                TP(topic, partition))
-        step = self._continuity.observe(key, offset, committed)
+        step = self._continuity.observe((topic, partition), offset)
         if step.verdict is Verdict.PROCESS:
             return True
         if step.verdict is Verdict.REWIND and step.seek_to is not None:
@@ -228,7 +223,12 @@ class JoinWorker:
             log.warning("records were skipped: rewinding", extra={
                 "topic": topic, "partition": partition, "expected": step.seek_to,
                 "got": offset})
-            await self.app.consumer.seek(TP(topic, partition), step.seek_to)
+            try:  # on the consumer's own thread (Faust runs aiokafka in one)
+                await self.app.consumer.seek_wait({TP(topic, partition): step.seek_to})
+            except Exception:  # e.g. revoked meanwhile: the next assignment seeks anyway
+                log.warning("rewind failed", exc_info=True,
+                            extra={"topic": topic, "partition": partition})
+                self._continuity.restart((topic, partition), None)
         return False
 
     async def _parse_or_dead_letter(
@@ -422,8 +422,9 @@ class JoinWorker:
             await asyncio.wait(list(self._unacked), timeout=remaining)
 
     def _guard_commits(self) -> None:
-        """Make the producer flush that precedes every offset commit wait for our writes,
-        and keep commits behind records the continuity guard is re-reading."""
+        """Make the producer flush that precedes every offset commit wait for our writes;
+        tell the continuity guard where reading restarts after a rebalance, and keep
+        commits behind records it is re-reading."""
         producer: Any = self.app.producer
         if getattr(producer, "_wrapup_guarded", False):
             return
@@ -437,6 +438,14 @@ class JoinWorker:
         producer._wrapup_guarded = True
         consumer: Any = self.app.consumer
         commit_offsets = consumer._commit
+        seek_to_committed = consumer.perform_seek
+
+        async def perform_seek() -> None:
+            await seek_to_committed()
+            for tp, offset in list(consumer._read_offset.items()):
+                self._continuity.restart((tp.topic, tp.partition), offset)
+
+        consumer.perform_seek = perform_seek
 
         async def commit(offsets: Mapping[TP, int]) -> bool:
             capped = {}
