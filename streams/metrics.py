@@ -119,13 +119,13 @@ REBALANCES = Counter(
     "wrapup_rebalances_total",
     "Partition assignments received by this worker.",
 )
-SOURCE_REWINDS = Counter(
-    "wrapup_source_rewinds_total",
-    "Rewinds after records of a source partition were skipped around a rebalance.",
+SOURCE_HOLES = Counter(
+    "wrapup_source_holes_total",
+    "Holes in a source partition (records Faust skipped after a rebalance) read and processed.",
     ["source"],
 )
 for _source in ("events", "outcomes"):
-    SOURCE_REWINDS.labels(_source)  # exported at 0 from the start: rare, but graphed
+    SOURCE_HOLES.labels(_source)  # exported at 0 from the start: rare, but graphed
 READY = Gauge(
     "wrapup_ready",
     "1 when this worker has its partitions assigned and its table recovered.",

@@ -35,7 +35,7 @@ from faust.types import TP
 
 from streams import metrics
 from streams.config import Settings
-from streams.continuity import ContinuityGuard, Verdict
+from streams.continuity import ContinuityGuard, Hole
 from streams.delivery import DeliveryJob, Dispatcher
 from streams.events import Event, Rejection, is_ignorable, parse_event
 from streams.join import (
@@ -50,6 +50,8 @@ from streams.join import (
 )
 from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
+from streams.replay.errors import ReplayError
+from streams.replay.scan import Span, TopicReader
 from streams.schedule import ExpiryIndex
 from streams.topics import TopicLayout
 from streams.web import HealthState, WebServer
@@ -60,6 +62,7 @@ TICK_KEY = b"tick"
 DRAIN_SECONDS = 20.0
 FLUSH_TIMEOUT_SECONDS = 60.0  # a commit waits at most this long for our writes' acks
 RESUME_GRACE_SECONDS = 60.0  # resume anyway if the outcomes backlog is not caught up by then
+HOLE_READ_ATTEMPTS = 3  # reads of records Faust skipped, before giving up (see continuity)
 
 
 def encode_state(state: InteractionState) -> bytes:
@@ -113,6 +116,7 @@ class JoinWorker:
         self._outcomes_next: dict[int, int] = {}
         self._to_resume: dict[int, _Resume] = {}
         self._continuity = ContinuityGuard()
+        self._hole_reader: TopicReader | None = None
         self.health = HealthState()
         self.app = self._build_app()
 
@@ -163,15 +167,22 @@ class JoinWorker:
             rekeyed = app.topic(layout.rekeyed, partitions=layout.partitions, **raw)
 
             async def rekey(stream: faust.StreamT[bytes]) -> None:
-                async for record in stream.events():
-                    message = record.message
-                    if not await self._in_sequence(message.topic, message.partition,
-                                                   message.offset):
-                        continue
-                    event = await self._parse_or_dead_letter(message, record.value)
+                async def forward(where: Any, value: bytes | None) -> None:
+                    event = await self._parse_or_dead_letter(where, value)
                     if event is not None:  # commits wait for the copy's ack
                         await self._send_tracked(rekeyed, key=event.interaction_id.encode(),
-                                                 value=record.value)
+                                                 value=value)
+
+                async for record in stream.events():
+                    message = record.message
+                    where = _Where(message.topic, message.partition)
+
+                    async def forward_skipped(skipped: Any, where: _Where = where) -> None:
+                        await forward(where, skipped.value)
+
+                    await self._fill_any_hole(message.topic, message.partition,
+                                              message.offset, forward_skipped)
+                    await forward(where, record.value)
 
             app.agent(app.topic(layout.events, **raw), name="rekey", concurrency=1)(rekey)
 
@@ -192,12 +203,17 @@ class JoinWorker:
     async def handle(self, topic: str, partition: int, key: bytes | None,
                      value: bytes | None, offset: int | None = None) -> None:
         """Process one record of the join agent's source (inside stream iteration)."""
-        now = self.clock()
         if topic == self.layout.ticks:
-            await self._on_tick(partition, now)
+            await self._on_tick(partition, self.clock())
             return
-        if offset is not None and not await self._in_sequence(topic, partition, offset):
-            return
+        if offset is not None:
+            await self._fill_any_hole(topic, partition, offset, lambda r: self._process(
+                topic, partition, r.key, r.value, r.offset))
+        await self._process(topic, partition, key, value, offset)
+
+    async def _process(self, topic: str, partition: int, key: bytes | None,
+                       value: bytes | None, offset: int | None) -> None:
+        now = self.clock()
         if topic == self.layout.outcomes:
             await self._on_outcome(partition, key, value, now)
             if offset is not None:
@@ -211,25 +227,45 @@ class JoinWorker:
                 await self._apply(ikey, partition, self._load(ikey),
                                   lambda st: decide(st, event, now, self.rules), now)
 
-    async def _in_sequence(self, topic: str, partition: int, offset: int) -> bool:
-        """False when the record must not be processed now (see :mod:`streams.continuity`):
-        records before it were skipped, and the consumer is rewound to read them first."""
-        step = self._continuity.observe((topic, partition), offset)
-        if step.verdict is Verdict.PROCESS:
-            return True
-        if step.verdict is Verdict.REWIND and step.seek_to is not None:
-            source = "outcomes" if topic == self.layout.outcomes else "events"
-            metrics.SOURCE_REWINDS.labels(source).inc()
-            log.warning("records were skipped: rewinding", extra={
-                "topic": topic, "partition": partition, "expected": step.seek_to,
-                "got": offset})
-            try:  # on the consumer's own thread (Faust runs aiokafka in one)
-                await self.app.consumer.seek_wait({TP(topic, partition): step.seek_to})
-            except Exception:  # e.g. revoked meanwhile: the next assignment seeks anyway
-                log.warning("rewind failed", exc_info=True,
-                            extra={"topic": topic, "partition": partition})
-                self._continuity.restart((topic, partition), None)
-        return False
+    async def _fill_any_hole(self, topic: str, partition: int, offset: int,
+                             process: Callable[[Any], Awaitable[None]]) -> None:
+        """Before the record at ``offset``: if Faust skipped records of this partition
+        (see :mod:`streams.continuity`), read them with a separate reader and
+        ``process`` each, in order."""
+        tp = (topic, partition)
+        hole = self._continuity.observe(tp, offset)
+        if hole is None:
+            return
+        source = "outcomes" if topic == self.layout.outcomes else "events"
+        metrics.SOURCE_HOLES.labels(source).inc()
+        log.warning("records were skipped: reading them first", extra={
+            "topic": topic, "partition": partition, "from": hole.start, "to": hole.end})
+        for record in await self._read_hole(topic, partition, hole):
+            await process(record)
+            self._continuity.processed(tp, record.offset)
+        self._continuity.processed(tp, offset)
+
+    async def _read_hole(self, topic: str, partition: int, hole: Hole) -> list[Any]:
+        """The records of ``[hole.start, hole.end)`` (bounded, retried); raises when
+        they cannot be read: commits of the partition stay behind the hole meanwhile."""
+        if self._hole_reader is None:
+            self._hole_reader = TopicReader(self.settings.kafka_bootstrap_servers,
+                                            client_id=f"{self.settings.app_id}-holes")
+            await self._hole_reader.start()
+        records: list[Any] = []
+        for attempt in range(1, HOLE_READ_ATTEMPTS + 1):
+            records.clear()
+            try:
+                await self._hole_reader.read(
+                    topic, {partition: Span(hole.start, hole.start, hole.end)},
+                    lambda _p, batch: records.extend(batch), stall_timeout=10.0)
+                return records
+            except ReplayError:
+                log.warning("reading skipped records failed", exc_info=True,
+                            extra={"attempt": attempt})
+                await asyncio.sleep(attempt)
+        raise RuntimeError(f"cannot read skipped records {hole.start}..{hole.end - 1} of "
+                           f"{topic}/{partition}; commits stay behind them")
 
     async def _parse_or_dead_letter(
         self, where: Any, value: bytes | None, *, key: bytes | None = None
@@ -587,6 +623,8 @@ class JoinWorker:
                 task.cancel()
         if self._dispatcher is not None:
             await self._dispatcher.aclose()
+        if self._hole_reader is not None:
+            await self._hole_reader.stop()
         await self.web.stop()
 
 

@@ -1,11 +1,11 @@
-"""The continuity guard: a hole in a partition's offsets is re-read, in order, once."""
+"""The continuity guard: a hole in a partition's offsets is found, and never committed."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.continuity import ARMED_RECORDS, ContinuityGuard, Verdict
+from streams.continuity import ARMED_RECORDS, ContinuityGuard, Hole
 
 TP = ("events", 0)
 
@@ -16,135 +16,113 @@ def started(at: int | None) -> ContinuityGuard:
     return guard
 
 
-def test_consecutive_records_are_processed() -> None:
+def test_consecutive_records_have_no_hole_and_commits_follow_them() -> None:
     guard = started(5)
-    assert [guard.observe(TP, o).verdict for o in (5, 6, 7)] == [Verdict.PROCESS] * 3
-    assert guard.commit_cap(TP) is None
+    assert guard.commit_cap(TP) == 5
+    assert [guard.observe(TP, o) for o in (5, 6, 7)] == [None] * 3
+    assert guard.commit_cap(TP) == 8
 
 
-def test_a_hole_after_a_rebalance_rewinds_to_the_first_missing_offset() -> None:
+def test_a_jump_after_a_rebalance_is_a_hole_and_commits_stay_behind_it() -> None:
     """The failure seen in CI: 177 processed, then 568 arrives; 178-567 were skipped."""
     guard = started(177)
-    assert guard.observe(TP, 177).verdict is Verdict.PROCESS
-    step = guard.observe(TP, 568)
-    assert step.verdict is Verdict.REWIND and step.seek_to == 178
-    assert guard.commit_cap(TP) == 178  # nothing past the hole is committed
-    # Records fetched before the seek arrive still: passed over, they come again.
-    assert guard.observe(TP, 569).verdict is Verdict.PASS_OVER
-    assert guard.observe(TP, 570).verdict is Verdict.PASS_OVER
-    assert guard.observe(TP, 100).verdict is Verdict.PASS_OVER  # older: processed already
-    # The re-read.
+    assert guard.observe(TP, 177) is None
+    assert guard.observe(TP, 568) == Hole(178, 568)
+    assert guard.commit_cap(TP) == 178  # nothing past the hole while it is filled
     for offset in range(178, 568):
-        assert guard.observe(TP, offset).verdict is Verdict.PROCESS
+        guard.processed(TP, offset)
         assert guard.commit_cap(TP) == offset + 1
-    assert guard.observe(TP, 568).verdict is Verdict.PROCESS
-    assert guard.commit_cap(TP) is None  # past the hole: commits are free again
-    assert guard.observe(TP, 569).verdict is Verdict.PROCESS
+    guard.processed(TP, 568)
+    assert guard.observe(TP, 569) is None
+    assert guard.commit_cap(TP) == 570
 
 
 def test_the_first_record_after_a_restart_is_checked_against_the_restart_offset() -> None:
     guard = started(10)
-    step = guard.observe(TP, 50)
-    assert step.verdict is Verdict.REWIND and step.seek_to == 10
-    assert guard.observe(TP, 10).verdict is Verdict.PROCESS
+    assert guard.observe(TP, 50) == Hole(10, 50)
 
 
-def test_records_fetched_before_the_seek_to_committed_are_not_a_gap() -> None:
-    """Seen in CI after a restart: record 0 (fetched from the beginning before the seek),
-    then the committed offset 44. Neither the early record nor stale ones after the
-    restart may pull the expectation back and turn the seek into a 'gap'."""
+def test_records_fetched_before_the_seek_to_committed_are_not_a_hole() -> None:
+    """Seen in CI after a restart: record 0 (fetched from the beginning before Faust's
+    seek to the committed offset), then 44. Neither the early record nor stale ones after
+    the restart may pull the expectation back and turn the seek into a 'hole'."""
     guard = ContinuityGuard()
-    guard.forget()
-    assert guard.observe(TP, 0).verdict is Verdict.PROCESS  # nothing known yet
+    assert guard.observe(TP, 0) is None  # nothing known yet
     guard.restart(TP, 44)
-    assert [guard.observe(TP, o).verdict for o in (1, 2, 3)] == [Verdict.PROCESS] * 3
-    assert guard.observe(TP, 44).verdict is Verdict.PROCESS
-    assert guard.observe(TP, 45).verdict is Verdict.PROCESS
+    assert [guard.observe(TP, o) for o in (1, 2, 3)] == [None] * 3
+    assert guard.commit_cap(TP) == 44
+    assert guard.observe(TP, 44) is None
+    assert guard.observe(TP, 45) is None
 
 
 def test_an_unknown_restart_offset_checks_from_the_first_record() -> None:
     guard = started(None)
-    assert guard.observe(TP, 7).verdict is Verdict.PROCESS
-    assert guard.observe(TP, 9).seek_to == 8
-
-
-def test_a_real_gap_costs_one_rewind_then_is_accepted() -> None:
-    """Offsets that do not exist (compaction, transaction markers): the re-read starts
-    past the rewind point, and the guard moves on without asking again."""
-    guard = started(0)
-    guard.observe(TP, 0)
-    assert guard.observe(TP, 3).seek_to == 1
-    assert guard.observe(TP, 3).verdict is Verdict.PROCESS  # re-read starts at 3 again
-    assert guard.observe(TP, 4).verdict is Verdict.PROCESS
     assert guard.commit_cap(TP) is None
+    assert guard.observe(TP, 7) is None
+    assert guard.observe(TP, 9) == Hole(8, 9)
 
 
-def test_re_reading_earlier_offsets_is_not_a_gap() -> None:
+def test_re_reading_earlier_offsets_is_not_a_hole() -> None:
     guard = started(0)
-    for offset in (0, 1, 2, 1, 2, 3):
-        assert guard.observe(TP, offset).verdict is Verdict.PROCESS
+    assert [guard.observe(TP, o) for o in (0, 1, 2, 1, 2, 3)] == [None] * 6
+    assert guard.commit_cap(TP) == 4
 
 
 def test_partitions_are_independent_and_forget_resets_them() -> None:
     guard = started(0)
     other = ("events", 1)
     guard.restart(other, 100)
-    guard.observe(TP, 0)
-    guard.observe(other, 100)
-    assert guard.observe(TP, 1).verdict is Verdict.PROCESS
-    assert guard.observe(other, 101).verdict is Verdict.PROCESS
-    assert guard.observe(other, 105).seek_to == 102
+    assert guard.observe(TP, 0) is None and guard.observe(other, 100) is None
+    assert guard.observe(other, 105) == Hole(101, 105)
+    assert guard.observe(TP, 1) is None
     guard.forget()
     assert guard.commit_cap(other) is None
-    assert guard.observe(TP, 7).verdict is Verdict.PROCESS  # nothing known: no check
-    assert guard.observe(TP, 8).verdict is Verdict.PROCESS
+    assert guard.observe(TP, 7) is None  # nothing known: no check
+    assert guard.observe(TP, 8) is None
 
 
 def test_checks_stop_after_the_armed_records() -> None:
     guard = started(0)
     for offset in range(ARMED_RECORDS):
-        guard.observe(TP, offset)
-    assert guard.observe(TP, ARMED_RECORDS + 5).verdict is Verdict.PROCESS
+        assert guard.observe(TP, offset) is None
+    assert guard.observe(TP, ARMED_RECORDS + 5) is None
     guard.forget()  # a rebalance arms it again
     guard.restart(TP, 0)
-    guard.observe(TP, 0)
-    assert guard.observe(TP, 5).verdict is Verdict.REWIND
+    assert guard.observe(TP, 5) == Hole(0, 5)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 50), st.lists(st.tuples(st.integers(1, 40), st.integers(0, 30)),
-                                    max_size=5), st.integers(80, 120))
+@given(st.integers(0, 50), st.lists(st.tuples(st.integers(1, 40), st.integers(1, 30)),
+                                    max_size=5), st.integers(80, 120),
+       st.integers(0, 60), st.integers(0, 4))
 def test_every_offset_is_processed_in_order_whatever_holes_the_consumer_makes(
-    committed: int, holes: list[tuple[int, int]], length: int
+    committed: int, holes: list[tuple[int, int]], length: int, stale_from: int,
+    stale_count: int,
 ) -> None:
-    """Model a consumer that drops runs of records (each hole once), honours seeks and
-    delivers records fetched before a seek: the processed offsets are exactly
-    committed..end-1, in order, and nothing past an unprocessed offset is committed.
-    (A hole is noticed when a later record arrives: every hole here has one after it.)"""
+    """Model a consumer that first hands over a few stale records (fetched before the
+    seek), then drops runs of records; the shell fills each hole the guard reports.
+    Every offset from the committed one is processed, new ones in order, and no commit
+    ever passes an offset not yet processed. (A hole is noticed when a later record
+    arrives: every hole here has one after it.)"""
     end = committed + length
-    guard = started(committed)
-    dropped = {}
-    for at, length in holes:
-        dropped.setdefault(committed + at, length)
+    guard = ContinuityGuard()
+    for offset in range(stale_from, stale_from + stale_count):  # one fetched run
+        assert guard.observe(TP, offset) is None
+    guard.restart(TP, committed)
+    dropped = dict(sorted((committed + at, n) for at, n in holes))
     processed: list[int] = []
-    position, in_flight = committed, 0
-    for _ in range(10 * (end + 10)):  # bounded
-        if position >= end:
-            break
-        hole = dropped.pop(position, 0)
-        if hole:
-            in_flight = 2  # the consumer also hands over two records fetched earlier
-            position += hole
-        step = guard.observe(TP, position)
-        if step.verdict is Verdict.PROCESS:
-            processed.append(position)
-            position += 1
-        elif step.verdict is Verdict.REWIND:
-            assert step.seek_to is not None
-            for extra in range(position + 1, min(position + 1 + in_flight, end)):
-                assert guard.observe(TP, extra).verdict is Verdict.PASS_OVER
-            position = step.seek_to
+    position = committed
+    while position < end:
+        position += dropped.pop(position, 0)
+        hole = guard.observe(TP, position)
+        if hole is not None:
+            assert guard.commit_cap(TP) == hole.start
+            for offset in range(hole.start, hole.end):  # the shell reads them itself
+                processed.append(offset)
+                guard.processed(TP, offset)
+            guard.processed(TP, position)
+        processed.append(position)
         cap = guard.commit_cap(TP)
-        done = processed[-1] + 1 if processed else committed
-        assert cap is None or cap <= done
-    assert processed == list(range(committed, end))
+        assert cap is not None and cap <= processed[-1] + 1
+        position += 1
+    assert processed == list(range(committed, max(end, position)))
