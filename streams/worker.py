@@ -173,16 +173,14 @@ class JoinWorker:
                         await self._send_tracked(rekeyed, key=event.interaction_id.encode(),
                                                  value=value)
 
+                async def forward_skipped(skipped: Any) -> None:
+                    await forward(_Where(skipped.topic, skipped.partition), skipped.value)
+
                 async for record in stream.events():
                     message = record.message
-                    where = _Where(message.topic, message.partition)
-
-                    async def forward_skipped(skipped: Any, where: _Where = where) -> None:
-                        await forward(where, skipped.value)
-
                     await self._fill_any_hole(message.topic, message.partition,
                                               message.offset, forward_skipped)
-                    await forward(where, record.value)
+                    await forward(_Where(message.topic, message.partition), record.value)
 
             app.agent(app.topic(layout.events, **raw), name="rekey", concurrency=1)(rekey)
 
@@ -207,9 +205,13 @@ class JoinWorker:
             await self._on_tick(partition, self.clock())
             return
         if offset is not None:
-            await self._fill_any_hole(topic, partition, offset, lambda r: self._process(
-                topic, partition, r.key, r.value, r.offset))
+            await self._fill_any_hole(topic, partition, offset, self._process_skipped)
         await self._process(topic, partition, key, value, offset)
+
+    async def _process_skipped(self, record: Any) -> None:
+        """A record read to fill a hole (see :meth:`_fill_any_hole`)."""
+        await self._process(record.topic, record.partition, record.key, record.value,
+                            record.offset)
 
     async def _process(self, topic: str, partition: int, key: bytes | None,
                        value: bytes | None, offset: int | None) -> None:

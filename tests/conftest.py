@@ -11,6 +11,7 @@ import pytest
 
 from streams.local_kafka import TopicSpec, ensure_topics_sync, kafka_from_env
 from tests.helpers import async_wait_for, wait_for
+from tests.worker_harness import RecordingPlatform
 
 __all__ = ["TopicFactory", "async_wait_for", "wait_for"]
 
@@ -72,3 +73,12 @@ def topic_factory(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Topic
         return topic
 
     return create
+
+
+@pytest.fixture
+def platform() -> Iterator[RecordingPlatform]:
+    """A recording wrap-up API on loopback (tests of the worker and replay)."""
+    server = RecordingPlatform()
+    server.start()
+    yield server
+    server.stop()

@@ -24,14 +24,6 @@ WorkerFactory = Callable[..., WorkerProcess]
 
 
 @pytest.fixture
-def platform() -> Iterator[RecordingPlatform]:
-    server = RecordingPlatform()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[WorkerFactory]:
     """``start_worker(env) -> WorkerProcess``, ready; every worker is stopped afterwards."""
     started: list[WorkerProcess] = []

@@ -26,6 +26,7 @@ from streams.observability.catalogue import defined_metrics
 from streams.observability.local_prometheus import PrometheusClient
 from streams.observability.promql import metric_names, selectors
 from streams.observability.simrun import RunSpec, SimulatedRun
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "grafana" / "alerts" / "wrapup-bridge.rules.yml"
@@ -97,10 +98,8 @@ def test_rules_load_and_evaluate_cleanly(prom: PrometheusClient) -> None:
         return [r for g in prom.rule_groups() for r in g["rules"]
                 if r["health"] == "ok" and not r.get("lastError")]
 
-    deadline = time.monotonic() + 10
-    while len(healthy()) < len(ALERTS):
-        assert time.monotonic() < deadline, prom.rule_groups()
-        time.sleep(0.2)
+    wait_for(lambda: len(healthy()) >= len(ALERTS), timeout=10, interval=0.2,
+             message=f"{len(ALERTS)} healthy rules")
 
 
 @pytest.mark.parametrize("alert", ALERTS, ids=lambda a: a["alert"])

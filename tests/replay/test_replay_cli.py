@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,6 @@ from tests.worker_harness import (
     read_all,
     worker_env,
 )
-
-
-@pytest.fixture
-def platform() -> Iterator[RecordingPlatform]:
-    server = RecordingPlatform()
-    server.start()
-    yield server
-    server.stop()
 
 
 def replay(env: dict[str, str], *args: str,
