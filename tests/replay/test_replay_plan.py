@@ -248,3 +248,14 @@ def test_a_plan_survives_the_trip_between_processes() -> None:
     assert [c.skip_reason for c in back.candidates] == [None, "wrapped_by_agent"]
     assert back.candidates[0].code is back.candidates[1].code  # one object per code
     assert back.rejected == {"not_json": 1} and back.unpaired == {"missing_wrapping_up": 1}
+
+
+def test_a_plan_s_repr_counts_its_candidates_instead_of_listing_them() -> None:
+    # asyncio.run() formats its task's result when it finishes (CPython 3.11): a scan
+    # process that returned a plan listing 400,000 candidates spent a second on it.
+    recs = [rec for i in range(2000)
+            for rec in records(("ended", f"i{i}", 0), ("wrapping-up", f"i{i}", 1),
+                               start=2 * i)]
+    plan = plan_of(recs)
+    assert plan.pairs_found == 2000
+    assert repr(plan) == "Plan(candidates=2000, events_scanned=4000, events_in_window=4000)"
