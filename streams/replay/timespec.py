@@ -10,6 +10,8 @@ A bad value raises :class:`TimeSpecError` whose message is one line.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,8 +70,22 @@ def parse_time(text: str, now: float) -> float:
 
 
 def format_time(epoch: float) -> str:
-    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-25T10:00:00.000Z``."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-25T10:00:00.000Z``.
+
+    Equal to ``datetime.fromtimestamp(epoch, UTC)`` rendered to microseconds and cut to
+    milliseconds, but the date and time of day are formatted once per second: a dry run
+    prints a line per candidate, hundreds of thousands for a long window.
+    """
+    whole = math.floor(epoch)
+    micros = round((epoch - whole) * 1e6)  # as datetime rounds: half to even
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    return f"{_format_second(whole)}.{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_second(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True, slots=True)

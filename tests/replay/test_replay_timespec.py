@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.replay.errors import ReplayError
 from streams.replay.timespec import TimeSpecError, Window, format_time, parse_duration, parse_time
@@ -74,3 +76,11 @@ def test_window_rejects_the_future_and_an_end_before_the_start(
 def test_format_time_is_utc_with_milliseconds() -> None:
     assert format_time(NOW + 0.5) == "2026-11-25T12:00:00.500Z"
     assert parse_time(format_time(NOW + 0.5), 0) == NOW + 0.5
+
+
+@given(st.floats(min_value=0, max_value=4e9) | st.integers(0, 4 * 10**9).map(lambda s: s - 5e-7))
+def test_format_time_equals_datetime_s_rendering_to_the_millisecond(epoch: float) -> None:
+    # The fast path formats each second once; the result must be what datetime gives,
+    # rounding of microseconds (and its carry into the next second) included.
+    expected = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    assert format_time(epoch) == expected
