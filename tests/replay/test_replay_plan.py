@@ -248,6 +248,7 @@ def test_a_plan_survives_the_trip_between_processes() -> None:
     assert [c.skip_reason for c in back.candidates] == [None, "wrapped_by_agent"]
     assert back.candidates[0].code is back.candidates[1].code  # one object per code
     assert back.rejected == {"not_json": 1} and back.unpaired == {"missing_wrapping_up": 1}
+    assert Plan.from_bytes(Plan().to_bytes()) == Plan()
 
 
 def test_a_plan_s_repr_counts_its_candidates_instead_of_listing_them() -> None:
