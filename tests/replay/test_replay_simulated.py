@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.config import Settings
 from streams.events import EventType
 from streams.replay.reset import reset_offsets
 from streams.replay.timespec import format_time
@@ -139,6 +140,21 @@ async def metric(worker: WorkerProcess, name: str, **labels: str) -> float:
     return await asyncio.to_thread(worker.metric, name, **labels)
 
 
+async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    """True once ``group`` has committed every partition of ``topic`` up to its end (the
+    worker's topics are co-partitioned: ``PARTITIONS`` each)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()  # no subscription: the group's members are not disturbed
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        ends = await consumer.end_offsets(tps)
+        committed = [await consumer.committed(tp) or 0 for tp in tps]
+        return all(c >= ends[tp] for c, tp in zip(committed, tps, strict=True))
+    finally:
+        await consumer.stop()
+
+
 async def test_replay_recovers_a_missed_window_exactly_once_and_a_reset_posts_nothing_twice(
     kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path,
 ) -> None:
@@ -224,7 +240,14 @@ async def test_replay_recovers_a_missed_window_exactly_once_and_a_reset_posts_no
             assert second_run["pairs_found"] == first_run["pairs_found"]
             assert sim.posts_since(mark) == []
 
-            # 5. The other way: reset the worker's group to ``since``; C re-consumes.
+            # 5. The other way: reset the worker's group to ``since``; C re-consumes. B stops
+            # once it has folded the replay's outcomes into its table, as a worker left
+            # running does. (One that has not leaves C racing them: C then posts, gets a
+            # 409, reads back and reports already_applied. Safe, but not what this checks.)
+            outcomes = Settings.from_env(env).outcomes_topic
+            await async_wait_for(
+                lambda: group_caught_up(kafka_bootstrap, env["WRAPUP_APP_ID"], outcomes),
+                timeout=60, interval=0.2, message="worker B folded the replay's outcomes")
             assert await asyncio.to_thread(b.stop) == 0
             table = await asyncio.to_thread(reset_offsets, kafka_bootstrap,
                                             env["WRAPUP_APP_ID"], topic, since)
