@@ -3,33 +3,34 @@
 Folding events through the join core costs far more CPU than reading them, so a long
 window is folded in parallel. This is exact only for a topic keyed by interaction ID,
 where all of an interaction's events are in one partition (the worker's join relies on
-the same); an unkeyed topic is always folded in one process. Each process opens its own
-consumer, reads its partitions' spans, folds them with its own :class:`Planner`, and
-sends back its :class:`Plan` (merged here) and progress counts.
+the same); an unkeyed topic is always folded in one process. This process folds one
+share itself; each scan process (:mod:`streams.replay.shard`) opens its own consumer,
+reads its partitions' spans, folds them with its own :class:`~streams.replay.plan.Planner`,
+and sends back progress counts and its :class:`Plan`, merged here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import math
-import multiprocessing
 import os
-import queue
-import time
-from collections.abc import Iterator, Sequence
+import pickle
+import sys
 from pathlib import Path
-from typing import Any
 
 from streams.join import JoinRules
 from streams.replay.errors import ReplayError
-from streams.replay.plan import Plan, Planner
+from streams.replay.plan import Plan
 from streams.replay.progress import Progress
 from streams.replay.scan import Span, TopicReader
+from streams.replay.shard import COUNT, FRAME, PLAN, Assignment, fold, paused_gc
 
 # Below this many records per extra process, starting processes costs more than it saves.
 MIN_RECORDS_PER_PROCESS = 100_000
+# A scan process's plan arrives in one frame of a few MB: read it in large chunks.
+FRAME_BUFFER_BYTES = 16 * 1024 * 1024
+STOP_TIMEOUT = 5.0
 
 
 def processes_for(spans: dict[int, Span], keyed: bool, requested: int | None = None) -> int:
@@ -70,146 +71,114 @@ def shard(spans: dict[int, Span], count: int) -> list[dict[int, Span]]:
     return [g for g in groups if g]
 
 
-async def fold(reader: TopicReader, topic: str, spans: dict[int, Span], rules: JoinRules,
-               keyed: bool, progress: Progress) -> Plan:
-    """Read ``spans`` with ``reader`` and fold them in this process."""
-    planner = Planner(rules, {p: s.mark for p, s in spans.items()}, keyed=keyed)
+class ScanProcesses:
+    """Scan processes for the shards after this process's own, started ahead of the scan.
 
-    def feed(partition: int, records: Sequence[Any]) -> None:
-        planner.feed(partition, records)
-        progress.advance(len(records))
-
-    with paused_gc():
-        await reader.read(topic, spans, feed)
-        return planner.result()
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while folding.
-
-    A scan keeps one state per interaction alive, so every automatic collection walks
-    an ever larger heap: about a tenth of the scan's time. The fold creates no reference
-    cycles (its objects are freed by reference counting), so what it leaves is frozen
-    out of later collections rather than walked once more when the collector resumes.
+    Started as soon as the spans are known (before the ledger is read), so that their
+    interpreters are ready when the scan begins; see :mod:`streams.replay.shard`. Use as
+    an async context manager: leaving it stops whatever is still running.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
+    def __init__(self, processes: list[asyncio.subprocess.Process]) -> None:
+        self._processes = processes
 
-async def fold_parallel(reader: TopicReader, topic: str, spans: dict[int, Span],
-                        rules: JoinRules, keyed: bool, progress: Progress, processes: int,
-                        timeout: float) -> Plan:
-    """Fold ``spans`` over ``processes`` processes, this one included: it folds the first
-    share with ``reader`` while ``processes - 1`` children fold the others."""
-    own, *others = shard(spans, processes)
-    if not others:
-        return await fold(reader, topic, own, rules, keyed, progress)
-    ctx = multiprocessing.get_context("spawn")  # no fork: the parent may run threads
-    inbox: Any = ctx.Queue()  # (kind, child, payload) from the children, see _Child
-    children = [
-        ctx.Process(target=_fold_in_process, name=f"wrapup-replay-shard-{i}", daemon=True,
-                    args=(i, reader.bootstrap_servers, topic, group, rules, keyed, timeout,
-                          inbox))
-        for i, group in enumerate(others)
-    ]
-    for child in children:
-        child.start()
-    collected = asyncio.ensure_future(_collect(inbox, children, progress))
-    try:
-        mine = await fold(reader, topic, own, rules, keyed, progress)
-        encoded = await collected
-    finally:
-        if not collected.done():
-            collected.cancel()
-            with contextlib.suppress(BaseException):
-                await collected
-        for child in children:
-            if child.is_alive():
-                child.terminate()
-            child.join(timeout=5)
-        inbox.close()
-    with paused_gc():
-        return Plan.merge([mine, *(Plan.from_bytes(raw) for raw in encoded)])
-
-
-async def _collect(inbox: Any, children: list[Any], progress: Progress) -> list[bytes]:
-    """The children's encoded plans; their record counts go on to ``progress``. Raises
-    what a child raised, or :class:`ReplayError` if one died without a word."""
-    plans: dict[int, bytes] = {}
-    while len(plans) < len(children):
-        for kind, child, payload in await asyncio.to_thread(_receive, inbox, 0.2):
-            if kind == "count":
-                progress.advance(payload)
-            elif kind == "plan":
-                plans[child] = payload
-            else:
-                raise payload
-        for i, child in enumerate(children):
-            if i not in plans and child.exitcode is not None and inbox.empty():
-                raise ReplayError(f"scan process {i} exited with code {child.exitcode}")
-    return [plans[i] for i in range(len(children))]
-
-
-def _receive(inbox: Any, wait: float) -> list[tuple[str, int, Any]]:
-    """Whatever the children sent: the first message within ``wait`` seconds, then all
-    that are ready."""
-    try:
-        messages = [inbox.get(timeout=wait)]
-    except queue.Empty:
-        return []
-    with contextlib.suppress(queue.Empty):
-        while True:
-            messages.append(inbox.get_nowait())
-    return messages
-
-
-class _QueueProgress:
-    """Progress of a child: record counts sent to the parent a few times a second."""
-
-    def __init__(self, inbox: Any, child: int, interval: float = 0.25) -> None:
-        self.inbox = inbox
-        self.child = child
-        self.interval = interval
-        self._unsent = 0
-        self._sent_at = time.monotonic()
-
-    def begin(self, phase: str, total: int, unit: str) -> None:
-        pass
-
-    def advance(self, count: int = 1) -> None:
-        self._unsent += count
-        now = time.monotonic()
-        if now - self._sent_at >= self.interval:
-            self.end()
-            self._sent_at = now
-
-    def end(self) -> None:
-        if self._unsent:
-            self.inbox.put(("count", self.child, self._unsent))
-            self._unsent = 0
-
-
-def _fold_in_process(child: int, bootstrap: str, topic: str, spans: dict[int, Span],
-                     rules: JoinRules, keyed: bool, timeout: float, inbox: Any) -> None:
-    """A child: fold ``spans`` and send the plan as :meth:`Plan.to_bytes` (far cheaper
-    to ship than a pickle), or the exception that stopped it."""
-    async def run() -> Plan:
-        reader = TopicReader(bootstrap, client_id="wrapup-replay-shard", timeout=timeout)
-        await reader.start()
-        progress = _QueueProgress(inbox, child)
+    @classmethod
+    async def start(cls, count: int) -> ScanProcesses:
+        """``count`` idle scan processes (none for 0)."""
+        processes = []
         try:
-            return await fold(reader, topic, spans, rules, keyed, progress)
+            for _ in range(count):
+                processes.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "streams.replay.shard",
+                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                    limit=FRAME_BUFFER_BYTES))
+        except OSError as exc:
+            await cls(processes).close()
+            raise ReplayError(f"cannot start a scan process: {exc}") from None
+        return cls(processes)
+
+    async def __aenter__(self) -> ScanProcesses:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def fold(self, reader: TopicReader, topic: str, spans: dict[int, Span],
+                   rules: JoinRules, keyed: bool, progress: Progress,
+                   timeout: float) -> Plan:
+        """Fold ``spans`` here and in the scan processes: this process folds the first
+        share with ``reader``, each scan process one of the others."""
+        own, *others = shard(spans, 1 + len(self._processes))
+        busy, idle = self._processes[:len(others)], self._processes[len(others):]
+        for process in idle:
+            await _dismiss(process)
+        if not others:
+            return await fold(reader, topic, own, rules, keyed, progress)
+        for process, group in zip(busy, others, strict=True):
+            job = Assignment(reader.bootstrap_servers, topic, group, rules, keyed, timeout)
+            await _assign(process, job)
+        collected = asyncio.gather(*(_plan_of(i, process, progress)
+                                     for i, process in enumerate(busy, start=1)))
+        try:
+            mine = await fold(reader, topic, own, rules, keyed, progress)
+            encoded = await collected
         finally:
-            progress.end()
-            await reader.stop()
+            if not collected.done():
+                collected.cancel()
+                with contextlib.suppress(BaseException):
+                    await collected
+        with paused_gc():
+            return Plan.merge([mine, *(Plan.from_bytes(raw) for raw in encoded)])
+
+    async def close(self) -> None:
+        """Dismiss the idle processes, stop the running ones, and wait for all."""
+        for process in self._processes:
+            if process.stdin is not None and not process.stdin.is_closing():
+                process.stdin.close()
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+            with contextlib.suppress(TimeoutError, ProcessLookupError):
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+        self._processes = []
+
+
+async def _dismiss(process: asyncio.subprocess.Process) -> None:
+    """Let an idle scan process go: its stdin closes with no assignment, it exits 0."""
+    assert process.stdin is not None
+    process.stdin.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+
+
+async def _assign(process: asyncio.subprocess.Process, job: Assignment) -> None:
+    assert process.stdin is not None
     try:
-        inbox.put(("plan", child, asyncio.run(run()).to_bytes()))
-    except Exception as exc:  # the parent raises it
-        inbox.put(("error", child, exc))
+        process.stdin.write(pickle.dumps(job))
+        await process.stdin.drain()
+        process.stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        raise ReplayError(f"a scan process exited before its assignment "
+                          f"(code {await process.wait()})") from None
+
+
+async def _plan_of(number: int, process: asyncio.subprocess.Process,
+                   progress: Progress) -> bytes:
+    """A scan process's encoded plan; its record counts go on to ``progress``. Raises
+    :class:`ReplayError` with what the process reported, or if it died without a word."""
+    stream = process.stdout
+    assert stream is not None
+    try:
+        while True:
+            kind, size = FRAME.unpack(await stream.readexactly(FRAME.size))
+            if kind == COUNT:
+                progress.advance(size)
+            elif kind == PLAN:
+                return await stream.readexactly(size)
+            else:
+                message = (await stream.readexactly(size)).decode(errors="replace")
+                raise ReplayError(message)
+    except asyncio.IncompleteReadError:
+        code = await process.wait()
+        raise ReplayError(f"scan process {number} exited with code {code} "
+                          f"before sending its plan") from None

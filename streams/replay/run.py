@@ -34,7 +34,7 @@ from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
 from streams.replay.errors import ReplayError
 from streams.replay.ledger import Ledger, read_ledger
-from streams.replay.parallel import fold, fold_parallel, processes_for
+from streams.replay.parallel import ScanProcesses, processes_for
 from streams.replay.plan import Candidate
 from streams.replay.progress import NoProgress, Progress
 from streams.replay.scan import TopicReader
@@ -85,11 +85,17 @@ async def replay(
     await reader.start()
     dispatcher: Dispatcher | None = None
     producer: AIOKafkaProducer | None = None
+    helpers = ScanProcesses([])
     try:
         partitions = await reader.partitions(options.topic)
         if not partitions:
             raise ReplayError(f"topic {options.topic!r} does not exist on "
                               f"{settings.kafka_bootstrap_servers}")
+        spans = await reader.spans(options.topic, partitions, summary.scan_from,
+                                   window.since, window.until)
+        processes = processes_for(spans, settings.events_keyed, options.processes)
+        # Their interpreters start while the API is probed and the ledger is read.
+        helpers = await ScanProcesses.start(processes - 1)
         outcome_parts = await reader.partitions(settings.outcomes_topic)
         if not options.dry_run:
             dispatcher = dispatcher_factory(settings)
@@ -102,18 +108,10 @@ async def replay(
 
         rules = JoinRules(policy=settings.policy, pending_ttl=settings.pending_ttl,
                           retention=settings.state_retention, default_acw=settings.default_acw)
-        spans = await reader.spans(options.topic, partitions, summary.scan_from,
-                                   window.since, window.until)
-        processes = processes_for(spans, settings.events_keyed, options.processes)
         started = time.monotonic()
         progress.begin("scan", sum(s.size for s in spans.values()), "events")
-        if processes > 1:
-            plan = await fold_parallel(reader, options.topic, spans, rules,
-                                       settings.events_keyed, progress, processes,
-                                       options.kafka_timeout)
-        else:
-            plan = await fold(reader, options.topic, spans, rules, settings.events_keyed,
-                              progress)
+        plan = await helpers.fold(reader, options.topic, spans, rules, settings.events_keyed,
+                                  progress, options.kafka_timeout)
         progress.end()
         summary.scan_seconds = time.monotonic() - started
         summary.processes = processes
@@ -141,6 +139,7 @@ async def replay(
         summary.deliver_seconds = time.monotonic() - started
         return summary
     finally:
+        await helpers.close()
         await reader.stop()
         if dispatcher is not None:
             await dispatcher.aclose()
