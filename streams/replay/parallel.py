@@ -19,6 +19,7 @@ import pickle
 import sys
 from pathlib import Path
 
+import streams
 from streams.join import JoinRules
 from streams.replay.errors import ReplayError
 from streams.replay.plan import Plan
@@ -86,12 +87,15 @@ class ScanProcesses:
     async def start(cls, count: int) -> ScanProcesses:
         """``count`` idle scan processes (none for 0)."""
         processes = []
+        # The package this process runs, whether installed or on a caller's sys.path.
+        root = str(Path(streams.__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         try:
             for _ in range(count):
                 processes.append(await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "streams.replay.shard",
                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                    limit=FRAME_BUFFER_BYTES))
+                    limit=FRAME_BUFFER_BYTES, env={**os.environ, "PYTHONPATH": path}))
         except OSError as exc:
             await cls(processes).close()
             raise ReplayError(f"cannot start a scan process: {exc}") from None
