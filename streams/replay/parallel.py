@@ -82,6 +82,7 @@ class ScanProcesses:
 
     def __init__(self, processes: list[asyncio.subprocess.Process]) -> None:
         self._processes = processes
+        self._busy: list[asyncio.subprocess.Process] = []  # those given an assignment
 
     @classmethod
     async def start(cls, count: int) -> ScanProcesses:
@@ -113,9 +114,9 @@ class ScanProcesses:
         """Fold ``spans`` here and in the scan processes: this process folds the first
         share with ``reader``, each scan process one of the others."""
         own, *others = shard(spans, 1 + len(self._processes))
-        busy, idle = self._processes[:len(others)], self._processes[len(others):]
-        for process in idle:
-            await _dismiss(process)
+        busy = self._busy = self._processes[:len(others)]
+        for process in self._processes[len(others):]:
+            _dismiss(process)
         if not others:
             return await fold(reader, topic, own, rules, keyed, progress)
         for process, group in zip(busy, others, strict=True):
@@ -135,24 +136,23 @@ class ScanProcesses:
             return Plan.merge([mine, *(Plan.from_bytes(raw) for raw in encoded)])
 
     async def close(self) -> None:
-        """Dismiss the idle processes, stop the running ones, and wait for all."""
+        """Dismiss the idle processes, kill the assigned ones still running (a scan that
+        failed or was interrupted), and wait for all."""
         for process in self._processes:
-            if process.stdin is not None and not process.stdin.is_closing():
-                process.stdin.close()
-            if process.returncode is None:
+            if process in self._busy and process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
-            with contextlib.suppress(TimeoutError, ProcessLookupError):
+            _dismiss(process)
+        for process in self._processes:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-        self._processes = []
+        self._processes, self._busy = [], []
 
 
-async def _dismiss(process: asyncio.subprocess.Process) -> None:
+def _dismiss(process: asyncio.subprocess.Process) -> None:
     """Let an idle scan process go: its stdin closes with no assignment, it exits 0."""
-    assert process.stdin is not None
-    process.stdin.close()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    if process.stdin is not None and not process.stdin.is_closing():
+        process.stdin.close()
 
 
 async def _assign(process: asyncio.subprocess.Process, job: Assignment) -> None:

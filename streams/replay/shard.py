@@ -135,19 +135,16 @@ def main() -> int:
     except EOFError:
         return 0  # dismissed: the scan needed fewer processes
     try:
-        payload = asyncio.run(fold_assignment(job, out)).to_bytes()
-    except Exception as exc:  # the parent raises it as a ReplayError
-        if not isinstance(exc, ReplayError):
-            traceback.print_exc()
-        message = (str(exc) if isinstance(exc, ReplayError)
-                   else f"{type(exc).__name__}: {exc}").encode()
-        out.write(FRAME.pack(ERROR, len(message)) + message)
-        out.flush()
-        return 1
-    out.write(FRAME.pack(PLAN, len(payload)))
+        kind, payload = PLAN, asyncio.run(fold_assignment(job, out)).to_bytes()
+    except ReplayError as exc:  # the parent raises it as a ReplayError
+        kind, payload = ERROR, str(exc).encode()
+    except Exception as exc:
+        traceback.print_exc()
+        kind, payload = ERROR, f"{type(exc).__name__}: {exc}".encode()
+    out.write(FRAME.pack(kind, len(payload)))
     out.write(payload)
     out.flush()
-    return 0
+    return 0 if kind == PLAN else 1
 
 
 if __name__ == "__main__":
