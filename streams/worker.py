@@ -480,19 +480,8 @@ class JoinWorker:
 
         async def perform_seek() -> None:
             await seek_to_committed()
-            # A partition never committed (its last owner died before its first commit)
-            # starts where WRAPUP_AUTO_OFFSET_RESET says; Faust's consumer may leave it
-            # at its end, skipping every record written before the assignment.
-            sources = {self.layout.join_source, self.layout.outcomes, self.layout.events}
-            uncommitted = [tp for tp, offset in consumer._read_offset.items()
-                           if offset is None and tp.topic in sources]
-            if uncommitted and self.settings.auto_offset_reset == "earliest":
-                for tp, offset in (await consumer.earliest_offsets(*uncommitted)).items():
-                    await consumer.seek(tp, offset)
-                    self._continuity.restart((tp.topic, tp.partition), offset)
             for tp, offset in list(consumer._read_offset.items()):
-                if tp not in uncommitted:
-                    self._continuity.restart((tp.topic, tp.partition), offset)
+                self._continuity.restart((tp.topic, tp.partition), offset)
 
         consumer.perform_seek = perform_seek
 
