@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.partitioner import DefaultPartitioner
@@ -219,6 +220,20 @@ def partition_of(key: str, partitions: int) -> int:
     """The partition the bridge's producer (aiokafka's default partitioner) picks."""
     every = list(range(partitions))
     return int(DefaultPartitioner()(key.encode(), every, every))
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    """The end offset (high-water mark) of each partition of ``topic``."""
+    async def run() -> dict[int, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets([TopicPartition(topic, p)
+                                               for p in range(partitions)])
+            return {tp.partition: int(offset) for tp, offset in ends.items()}
+        finally:
+            await consumer.stop()
+    return asyncio.run(run())
 
 
 # --------------------------------------------------------------------------- the ledger
