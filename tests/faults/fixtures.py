@@ -318,6 +318,25 @@ def group_members(bootstrap: str, group: str) -> tuple[str, list[Member]]:
     return asyncio.run(run())
 
 
+def committed_offsets(bootstrap: str, group: str, topic: str,
+                      partitions: int) -> dict[int, int | None]:
+    """The group's committed offset of each partition of ``topic`` (None: never)."""
+    async def run() -> dict[int, int | None]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            found = await admin.list_consumer_group_offsets(
+                group, partitions=[TopicPartition(topic, p) for p in range(partitions)])
+        finally:
+            await admin.close()
+        out: dict[int, int | None] = dict.fromkeys(range(partitions))
+        for tp, meta in found.items():
+            if meta.offset >= 0:
+                out[tp.partition] = int(meta.offset)
+        return out
+    return asyncio.run(run())
+
+
 def stable_members(bootstrap: str, group: str, count: int,
                    timeout: float = 60.0) -> list[Member]:
     """The group's members once it is Stable with ``count`` members, each assigned."""
