@@ -36,11 +36,15 @@ import orjson
 
 from streams import metrics
 from streams.config import Settings
-from streams.delivery.api import ApiClient, Exchange, Sleep, wait
+from streams.delivery.api import ApiClient, Exchange
+from streams.delivery.auth import ClientCredentials, StaticToken, TokenSource
 from streams.delivery.backoff import full_jitter, parse_retry_after
+from streams.delivery.bearer import BearerAuth
+from streams.delivery.pacing import Pacing
 from streams.delivery.ratelimit import RateLimiter
 from streams.delivery.readback import Conflict, InteractionView, classify_conflict, view
 from streams.delivery.templates import Templates
+from streams.delivery.waits import Sleep, wait
 from streams.outcomes import DeliveryReport, Outcome
 from streams.policy import WrapupCode
 
@@ -138,23 +142,22 @@ class Dispatcher:
         ``transport`` (an ``httpx.AsyncBaseTransport``), the clocks and ``sleep`` are for
         tests; ``kwargs`` go to the constructor (e.g. ``backoff_base``).
         """
+        limiter = RateLimiter(settings.api_rate_limit, clock=monotonic)
         client = ApiClient.build_client(
             settings.api_base_url,
             timeout=settings.api_timeout,
             connect_timeout=settings.api_connect_timeout,
             max_connections=settings.api_max_connections,
+            pacing=Pacing(limiter, sleep),
             transport=transport,
         )
-        auth = ApiClient.token_source(
-            client,
-            static_token=settings.api_token,
-            token_url=settings.oauth_token_url,
-            client_id=settings.oauth_client_id,
-            client_secret=settings.oauth_client_secret,
-            clock=monotonic,
-        )
-        limiter = RateLimiter(settings.api_rate_limit, clock=monotonic)
-        api = ApiClient(client, auth, limiter, sleep=sleep)
+        tokens: TokenSource = StaticToken(settings.api_token)
+        if settings.oauth_client_id and settings.oauth_client_secret:
+            tokens = ClientCredentials(
+                client, settings.oauth_token_url or "/oauth/token", settings.oauth_client_id,
+                settings.oauth_client_secret, clock=monotonic,
+            )
+        api = ApiClient(client, BearerAuth(tokens), limiter)
         templates = Templates(
             settings.api_wrapup_path, settings.api_interaction_path, settings.api_body_template
         )
@@ -336,8 +339,9 @@ class Dispatcher:
     ) -> Exchange:
         if run.first_attempt_at is None:
             run.first_attempt_at = self._clock()
+        headers = {"Content-Type": "application/json"} if content is not None else None
         exchange = await self.api.send(
-            endpoint, method, path, content=content, cancelled=run.job.cancelled
+            endpoint, method, path, content=content, headers=headers, cancelled=run.job.cancelled
         )
         if exchange.response is not None:
             run.last_status = exchange.response.status_code

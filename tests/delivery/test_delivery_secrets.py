@@ -66,7 +66,7 @@ async def test_secrets_never_escape(caplog: pytest.LogCaptureFixture) -> None:
     assert report.reason == "token_rejected"
     seen += [repr(report), report.encode().decode()]
     with pytest.raises(TokenError) as token_error:
-        await d.api.auth.token()
+        await d.api.auth.source.token()
     seen += [str(token_error.value), repr(token_error.value)]
 
     platform = FakePlatform(clock, posts=[reply(401, {"message": f"bad {STATIC_TOKEN}"})])
