@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import httpx
 
 from streams.delivery.auth import TokenError
-from streams.delivery.bearer import BearerAuth
 from streams.delivery.pacing import CONTEXT, Pacing, RequestCancelled, RequestContext
 from streams.delivery.ratelimit import RateLimiter
+from streams.platforms.base import ApiAuth, ApiRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Exchange:
 class ApiClient:
     """The process's HTTP client for the platform, shared by every delivery."""
 
-    def __init__(self, client: httpx.AsyncClient, auth: BearerAuth, limiter: RateLimiter) -> None:
+    def __init__(self, client: httpx.AsyncClient, auth: ApiAuth, limiter: RateLimiter) -> None:
         self.client = client
         self.auth = auth
         self.limiter = limiter
@@ -101,6 +101,14 @@ class ApiClient:
         finally:
             ctx.failed(error)  # a send still in flight ended without a response
         return Exchange(response=response, sent=ctx.sent)
+
+    async def request(
+        self, request: ApiRequest, *, cancelled: asyncio.Event | None = None
+    ) -> Exchange:
+        """Send a request the platform seam built (see :meth:`send`)."""
+        return await self.send(request.endpoint, request.method, request.path,
+                               content=request.content, headers=dict(request.headers),
+                               cancelled=cancelled)
 
 
 def _transport_error(exc: httpx.TransportError) -> str:

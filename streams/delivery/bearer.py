@@ -23,11 +23,12 @@ import httpx
 
 from streams import metrics
 from streams.delivery.auth import TokenSource
+from streams.platforms.base import ApiAuth
 
 log = logging.getLogger(__name__)
 
 
-class BearerAuth(httpx.Auth):
+class BearerAuth(ApiAuth):
     """``Authorization: Bearer <token>`` from ``source``; one refresh and re-send per 401."""
 
     def __init__(self, source: TokenSource) -> None:

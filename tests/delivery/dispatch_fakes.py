@@ -14,7 +14,7 @@ import orjson
 
 from streams.config import Settings
 from streams.delivery import Dispatcher
-from streams.delivery.readback import NOT_READY_MESSAGE
+from streams.platforms.generic.answers import NOT_READY_MESSAGE
 from streams.policy import WrapupCode
 
 CODE = WrapupCode("wc-renewal", "Renewal - auto")
