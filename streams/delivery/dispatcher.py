@@ -184,7 +184,10 @@ class Dispatcher:
             if found.reason == "malformed_response" or found.status is None:
                 raise ApiError(found.reason, found.status)
             raise ApiError("unexpected_status", found.status)
-        doc = orjson.loads(found.response.content)
+        try:
+            doc = orjson.loads(found.response.content)
+        except orjson.JSONDecodeError:
+            doc = None
         if not isinstance(doc, dict):
             raise ApiError("malformed_response", found.status)
         return doc

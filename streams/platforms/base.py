@@ -110,7 +110,13 @@ class ApiAuth(httpx.Auth):
 
 
 class EventsSide(Protocol):
-    """A platform's event payloads as canonical events."""
+    """A platform's event payloads as canonical events.
+
+    Per-leg keys: events carry the interaction ID today; a platform with several agent
+    legs will also set a leg ID on each event, and ``Leg(interaction_id, leg_id)`` is then
+    the join's key. The Kafka record key stays the interaction ID, so every leg of an
+    interaction lands on one partition.
+    """
 
     def decode(self, raw: RawValue) -> Decoded:
         """One bridge record: its events (several for several legs; none when it says
