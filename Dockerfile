@@ -23,7 +23,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WRAPUP_WEB_HOST=0.0.0.0 \
     WRAPUP_WEB_PORT=6066
 # Numeric user and group (10001, above the host's range): Kubernetes' runAsNonRoot can
-# only verify a numeric UID; k8s/base/deployment.yaml's runAsUser must match (tested).
+# only verify a numeric UID; k8s/base/statefulset.yaml's runAsUser must match (tested).
 RUN groupadd --system --gid 10001 wrapup \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
        --home-dir /var/lib/wrapup --shell /usr/sbin/nologin wrapup \

@@ -8,12 +8,14 @@ A bad value raises :class:`ConfigError` whose message is one line naming the var
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from streams.join import JoinRules
 from streams.policy import Policy, PolicyError
 
 PREFIX = "WRAPUP_"
@@ -49,8 +51,14 @@ VARIABLES: tuple[Variable, ...] = (
              "topic for unparseable events and permanent delivery failures"),
     Variable("WRAPUP_AUTO_OFFSET_RESET", "earliest",
              "where a new consumer group starts: earliest (nothing missed) or latest"),
-    Variable("WRAPUP_KAFKA_SESSION_TIMEOUT_SECONDS", "30",
-             "consumer group session timeout: how soon a dead worker's partitions move"),
+    Variable("WRAPUP_KAFKA_SESSION_TIMEOUT_SECONDS", "10",
+             "consumer group session timeout: how soon the partitions of a worker that is "
+             "gone and not back (same instance ID) move to the others"),
+    Variable("WRAPUP_KAFKA_GROUP_INSTANCE_ID", None,
+             "static group membership ID of this worker (Kafka group.instance.id): a worker "
+             "restarted with the same ID gets its partitions back at once, without a "
+             "rebalance; defaults to the host name (the pod name); unique per worker "
+             "process; 'none' for dynamic membership"),
     Variable("WRAPUP_REPLICATION_FACTOR", "1",
              "replication factor of the topics the worker creates (3 in production)"),
     Variable("WRAPUP_STORE", "memory",
@@ -87,7 +95,14 @@ VARIABLES: tuple[Variable, ...] = (
              "how long an interaction waits for its partner event before it expires"),
     Variable("WRAPUP_STATE_RETENTION_SECONDS", "21600",
              "how long a finished interaction is remembered to swallow late duplicates"),
-    Variable("WRAPUP_TICK_INTERVAL_SECONDS", "5", "how often expiry sweeps run per partition"),
+    Variable("WRAPUP_MIN_RETRY_WINDOW_SECONDS", "15",
+             "not-ready retries go on at least this long after the worker paired the "
+             "interaction, even if the ACW deadline (from event timestamps) has passed"),
+    Variable("WRAPUP_CLOCK_SKEW_WARN_SECONDS", "30",
+             "events stamped further than this from the worker's clock when read are "
+             "counted in wrapup_events_clock_skewed_total"),
+    Variable("WRAPUP_TICK_INTERVAL_SECONDS", "5",
+             "how often expiry sweeps and the tail-hole check run per partition"),
     Variable("WRAPUP_WEB_HOST", "127.0.0.1",
              "bind address of /metrics, /healthz, /readyz (0.0.0.0 in a pod)"),
     Variable("WRAPUP_WEB_PORT", "6066", "port of /metrics, /healthz, /readyz"),
@@ -109,6 +124,7 @@ class Settings:
     dead_letter_topic: str
     auto_offset_reset: str
     session_timeout: float
+    group_instance_id: str | None
     replication_factor: int
     store: str
     data_dir: Path
@@ -130,10 +146,18 @@ class Settings:
     default_acw: float
     pending_ttl: float
     state_retention: float
+    min_retry_window: float
+    clock_skew_warn: float
     tick_interval: float
     web_host: str
     web_port: int
     log_level: str
+
+    def join_rules(self) -> JoinRules:
+        """The pure join's rules (policy and time limits) from these settings."""
+        return JoinRules(policy=self.policy, pending_ttl=self.pending_ttl,
+                         retention=self.state_retention, default_acw=self.default_acw,
+                         min_retry_window=self.min_retry_window)
 
     @property
     def uses_oauth(self) -> bool:
@@ -153,6 +177,7 @@ class Settings:
             dead_letter_topic=r.name("WRAPUP_DEAD_LETTER_TOPIC"),
             auto_offset_reset=r.choice("WRAPUP_AUTO_OFFSET_RESET", ("earliest", "latest")),
             session_timeout=r.number("WRAPUP_KAFKA_SESSION_TIMEOUT_SECONDS", low=6, high=300),
+            group_instance_id=r.group_instance_id(),
             replication_factor=r.integer("WRAPUP_REPLICATION_FACTOR", low=1, high=10),
             store=r.choice("WRAPUP_STORE", ("memory", "rocksdb")),
             data_dir=Path(r.text("WRAPUP_DATA_DIR")),
@@ -174,6 +199,8 @@ class Settings:
             default_acw=r.number("WRAPUP_DEFAULT_ACW_SECONDS", low=1, high=86_400),
             pending_ttl=r.number("WRAPUP_PENDING_TTL_SECONDS", low=1, high=7 * 86_400),
             state_retention=r.number("WRAPUP_STATE_RETENTION_SECONDS", low=1, high=30 * 86_400),
+            min_retry_window=r.number("WRAPUP_MIN_RETRY_WINDOW_SECONDS", low=0, high=3600),
+            clock_skew_warn=r.number("WRAPUP_CLOCK_SKEW_WARN_SECONDS", low=0.1, high=86_400),
             tick_interval=r.number("WRAPUP_TICK_INTERVAL_SECONDS", low=0.05, high=3600),
             web_host=r.text("WRAPUP_WEB_HOST"),
             web_port=r.integer("WRAPUP_WEB_PORT", low=1, high=65_535),
@@ -254,6 +281,17 @@ class _Reader:
         # ASCII only: str.isalnum() is also true for letters like "é", which Kafka rejects.
         if not all(c.isascii() and (c.isalnum() or c in "._-") for c in value) or len(value) > 200:
             raise ConfigError(f"{name}: {value!r} may only hold letters, digits, '.', '_', '-'")
+        return value
+
+    def group_instance_id(self) -> str | None:
+        name = "WRAPUP_KAFKA_GROUP_INSTANCE_ID"
+        value = self.raw(name) or socket.gethostname()
+        if value.lower() == "none":
+            return None
+        # Kafka's rule for group.instance.id: at most 249 of [a-zA-Z0-9._-].
+        if not all(c.isascii() and (c.isalnum() or c in "._-") for c in value) or len(value) > 249:
+            raise ConfigError(f"{name}: {value!r} may only hold letters, digits, '.', '_', "
+                              "'-' (at most 249)")
         return value
 
     def url(self, name: str) -> str:

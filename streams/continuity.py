@@ -19,6 +19,14 @@ The hole appears only right after an assignment, so the guard checks the first
 :data:`ARMED_RECORDS` records of each partition after a rebalance and then only counts.
 Records older than expected (fetched before the seek, or re-read) are processed again
 (the join ignores duplicates) and never move the expectation back.
+
+A hole at the tail of a quiet partition has no later record to reveal it. On every tick
+the shell shows the guard the consumer's position (the offset after the last record
+handed to Faust) with :meth:`ContinuityGuard.check_tail`: a position ahead of the next
+expected offset on two ticks in a row, with no progress in between, is a hole. Records
+handed to the stream before a tick are processed before the next tick (one FIFO queue),
+so only a record that never reached the join stays behind that long; a false alarm (a
+stream slower than a tick) only re-reads records the join then ignores as duplicates.
 """
 
 from __future__ import annotations
@@ -42,15 +50,18 @@ class ContinuityGuard:
     def __init__(self) -> None:
         self._next: dict[Hashable, int] = {}
         self._armed: dict[Hashable, int] = {}  # records still to check, per partition
+        self._suspects: dict[Hashable, Hole] = {}  # tails seen ahead at the last tick
 
     def forget(self) -> None:
         """A rebalance: nothing is known until reading restarts (see :meth:`restart`)."""
         self._next.clear()
         self._armed.clear()
+        self._suspects.clear()
 
     def restart(self, tp: Hashable, offset: int | None) -> None:
         """Reading of ``tp`` (re)starts at ``offset`` (None: unknown, e.g. no commit yet)."""
         self._armed.pop(tp, None)
+        self._suspects.pop(tp, None)
         if offset is None:
             self._next.pop(tp, None)
         else:
@@ -72,6 +83,21 @@ class ContinuityGuard:
         """Every record of ``tp`` up to ``offset`` has been processed."""
         if offset + 1 > self._next.get(tp, -1):
             self._next[tp] = offset + 1
+
+    def check_tail(self, tp: Hashable, position: int | None) -> Hole | None:
+        """On a tick: the hole ``[expected, position)`` if ``tp``'s consumer position
+        was already ahead of the next expected offset at the previous tick and nothing
+        was processed since (see the module docstring); None otherwise."""
+        expected = self._next.get(tp)
+        if expected is None or position is None or position <= expected:
+            self._suspects.pop(tp, None)
+            return None
+        suspect = self._suspects.get(tp)
+        if suspect is None or suspect.start != expected:
+            self._suspects[tp] = Hole(expected, position)
+            return None
+        del self._suspects[tp]
+        return suspect
 
     def commit_cap(self, tp: Hashable) -> int | None:
         """The highest offset that may be committed for ``tp`` (None: no limit)."""

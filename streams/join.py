@@ -41,6 +41,9 @@ class JoinRules:
     pending_ttl: float = 1800.0
     retention: float = 6 * 3600.0
     default_acw: float = 120.0
+    # Not-ready retries go on at least this long after pairing, however far in the past
+    # the event timestamps put the ACW deadline (a bridge with a slow clock, a backlog).
+    min_retry_window: float = 15.0
 
 
 class InteractionState(NamedTuple):
@@ -76,9 +79,10 @@ class InteractionState(NamedTuple):
         return WrapupCode(self.code_id, self.code_label)
 
     def deadline(self, rules: JoinRules) -> float:
-        """Until when posting makes sense: the ACW deadline, else wrapping-up + default."""
+        """Until when posting makes sense: the ACW deadline, else wrapping-up + default;
+        never sooner than ``rules.min_retry_window`` after the pair was made."""
         return _deadline(self.acw_deadline, self.wrapping_up_at, self.ended_at,
-                         self.first_seen_at, rules)
+                         self.first_seen_at, self.paired_at, rules)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as their values)."""
@@ -97,10 +101,15 @@ class InteractionState(NamedTuple):
 
 
 def _deadline(acw_deadline: float | None, wrapping_up_at: float | None,
-              ended_at: float | None, first_seen_at: float, rules: JoinRules) -> float:
+              ended_at: float | None, first_seen_at: float, paired_at: float | None,
+              rules: JoinRules) -> float:
     if acw_deadline is not None:
-        return acw_deadline
-    return (wrapping_up_at or ended_at or first_seen_at) + rules.default_acw
+        deadline = acw_deadline
+    else:
+        deadline = (wrapping_up_at or ended_at or first_seen_at) + rules.default_acw
+    if paired_at is not None:
+        return max(deadline, paired_at + rules.min_retry_window)
+    return deadline
 
 
 _POSITION = {name: i for i, name in enumerate(InteractionState._fields)}
@@ -219,7 +228,7 @@ def decide(
             state = _evolve(state, ended_at=ended_at, wrapping_up_at=wrapping_up_at)
         return _none(state, "duplicate" if duplicate else "waiting_context")
     deadline = _deadline(state.acw_deadline, wrapping_up_at, ended_at, state.first_seen_at,
-                         rules)
+                         now, rules)
     state = _evolve(
         state,
         ended_at=ended_at,

@@ -126,6 +126,15 @@ SOURCE_HOLES = Counter(
 )
 for _source in ("events", "outcomes"):
     SOURCE_HOLES.labels(_source)  # exported at 0 from the start: rare, but graphed
+EVENTS_CLOCK_SKEWED = Counter(
+    "wrapup_events_clock_skewed_total",
+    "Events whose timestamp was further than WRAPUP_CLOCK_SKEW_WARN_SECONDS from the "
+    "worker's clock when read, by direction (past: a slow bridge clock or a backlog; "
+    "future: a fast clock).",
+    ["direction"],
+)
+for _direction in ("past", "future"):
+    EVENTS_CLOCK_SKEWED.labels(_direction)
 READY = Gauge(
     "wrapup_ready",
     "1 when this worker has its partitions assigned and its table recovered.",

@@ -95,12 +95,7 @@ class JoinWorker:
     ) -> None:
         self.settings = settings
         self.layout = layout
-        self.rules = JoinRules(
-            policy=settings.policy,
-            pending_ttl=settings.pending_ttl,
-            retention=settings.state_retention,
-            default_acw=settings.default_acw,
-        )
+        self.rules = settings.join_rules()
         self.clock = clock
         self._dispatcher_factory = dispatcher_factory
         self._dispatcher: Dispatcher | None = None
@@ -138,6 +133,10 @@ class JoinWorker:
             producer_linger=0.005,  # batch changelog writes: ack round trips bound throughput
             broker_session_timeout=s.session_timeout,
             broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
+            # Static membership: a worker restarted with the same ID (a pod of a
+            # StatefulSet) gets its partitions back at once instead of waiting out the
+            # dead member's session; see k8s/README.md.
+            consumer_group_instance_id=s.group_instance_id,
             stream_wait_empty=False,
             # A standby copy promoted on failover missed the last changelog writes of the
             # dead owner in CI (pairs never completed); full recovery from the changelog
@@ -165,23 +164,15 @@ class JoinWorker:
         app.agent(source, name="join", concurrency=1)(join)
 
         if layout.rekeyed:
-            rekeyed = app.topic(layout.rekeyed, partitions=layout.partitions, **raw)
+            self._rekeyed_topic = app.topic(layout.rekeyed, partitions=layout.partitions,
+                                            **raw)
 
             async def rekey(stream: faust.StreamT[bytes]) -> None:
-                async def forward(where: Any, value: bytes | None) -> None:
-                    event = await self._parse_or_dead_letter(where, value)
-                    if event is not None:  # commits wait for the copy's ack
-                        await self._send_tracked(rekeyed, key=event.interaction_id.encode(),
-                                                 value=value)
-
-                async def forward_skipped(skipped: Any) -> None:
-                    await forward(_Where(skipped.topic, skipped.partition), skipped.value)
-
                 async for record in stream.events():
                     message = record.message
                     await self._fill_any_hole(message.topic, message.partition,
-                                              message.offset, forward_skipped)
-                    await forward(_Where(message.topic, message.partition), record.value)
+                                              message.offset, self._forward_skipped)
+                    await self._forward(_Where(message.topic, message.partition), record.value)
 
             app.agent(app.topic(layout.events, **raw), name="rekey", concurrency=1)(rekey)
 
@@ -209,6 +200,17 @@ class JoinWorker:
             await self._fill_any_hole(topic, partition, offset, self._process_skipped)
         await self._process(topic, partition, key, value, offset)
 
+    async def _forward(self, where: Any, value: bytes | None) -> None:
+        """Re-key agent: copy a valid event to the internal topic keyed by interaction."""
+        event = await self._parse_or_dead_letter(where, value)
+        if event is not None:  # commits wait for the copy's ack
+            await self._send_tracked(self._rekeyed_topic, key=event.interaction_id.encode(),
+                                     value=value)
+
+    async def _forward_skipped(self, record: Any) -> None:
+        """A record of the unkeyed events topic read to fill a hole."""
+        await self._forward(_Where(record.topic, record.partition), record.value)
+
     async def _process_skipped(self, record: Any) -> None:
         """A record read to fill a hole (see :meth:`_fill_any_hole`)."""
         await self._process(record.topic, record.partition, record.key, record.value,
@@ -226,6 +228,9 @@ class JoinWorker:
                 _Where(topic, partition), value, key=key
             )
             if event is not None:
+                skew = now - event.occurred_at
+                if abs(skew) > self.settings.clock_skew_warn:
+                    metrics.EVENTS_CLOCK_SKEWED.labels("past" if skew > 0 else "future").inc()
                 ikey = event.interaction_id.encode()
                 await self._apply(ikey, partition, self._load(ikey),
                                   lambda st: decide(st, event, now, self.rules), now)
@@ -239,14 +244,51 @@ class JoinWorker:
         hole = self._continuity.observe(tp, offset)
         if hole is None:
             return
+        await self._fill(topic, partition, hole, process, "records were skipped: reading "
+                         "them first")
+        self._continuity.processed(tp, offset)
+
+    async def _fill_tail_holes(self, partition: int) -> None:
+        """On a tick: records of this partition's sources that the consumer moved past
+        but the join never saw, with no later record to reveal them (a quiet partition's
+        tail; see :mod:`streams.continuity`), are read and processed now."""
+        sources: list[tuple[str, Callable[[Any], Awaitable[None]]]] = [
+            (self.layout.join_source, self._process_skipped),
+            (self.layout.outcomes, self._process_skipped),
+        ]
+        if self.layout.rekeyed:
+            sources.append((self.layout.events, self._forward_skipped))
+        for topic, process in sources:
+            hole = self._continuity.check_tail((topic, partition),
+                                               self._position(TP(topic, partition)))
+            if hole is not None:
+                await self._fill(topic, partition, hole, process,
+                                 "records at a partition's tail were skipped: reading them")
+
+    def _position(self, tp: TP) -> int | None:
+        """The consumer's position in ``tp``: the offset after the last record it handed
+        to Faust (aiokafka's subscription state; None when unknown or not assigned)."""
+        try:
+            consumer: Any = self.app.consumer
+            aio = consumer._thread._ensure_consumer()
+            state = aio._fetcher._subscriptions.subscription.assignment.state_value(tp)
+            position = state.position if state is not None and state.has_valid_position \
+                else None
+        except Exception:  # not assigned, not started, or aiokafka internals moved
+            return None
+        return position if isinstance(position, int) else None
+
+    async def _fill(self, topic: str, partition: int, hole: Hole,
+                    process: Callable[[Any], Awaitable[None]], message: str) -> None:
+        """Read the records of ``hole`` with a separate reader and ``process`` each, in
+        order, marking each processed for the continuity guard."""
         source = "outcomes" if topic == self.layout.outcomes else "events"
         metrics.SOURCE_HOLES.labels(source).inc()
-        log.warning("records were skipped: reading them first", extra={
+        log.warning(message, extra={
             "topic": topic, "partition": partition, "from": hole.start, "to": hole.end})
         for record in await self._read_hole(topic, partition, hole):
             await process(record)
-            self._continuity.processed(tp, record.offset)
-        self._continuity.processed(tp, offset)
+            self._continuity.processed((topic, partition), record.offset)
 
     async def _read_hole(self, topic: str, partition: int, hole: Hole) -> list[Any]:
         """The records of ``[hole.start, hole.end)`` (bounded, retried); raises when
@@ -324,6 +366,7 @@ class JoinWorker:
     async def _on_tick(self, partition: int, now: float) -> None:
         if not self._index.is_built(partition):
             await self._rebuild_partition(partition, now)
+        await self._fill_tail_holes(partition)
         if partition in self._to_resume and self._caught_up(partition, now):
             self._resume(partition, self._to_resume.pop(partition).keys)
         for key in self._index.pop_due(partition, now):
@@ -483,16 +526,20 @@ class JoinWorker:
             await seek_to_committed()
             # A partition never committed (its last owner died before its first commit)
             # starts where WRAPUP_AUTO_OFFSET_RESET says; Faust's consumer may leave it
-            # at its end, skipping every record written before the assignment.
-            # Only at this process's first assignment: seeking during a later, live
-            # rebalance stalls the consumer (seen in the two-worker failover test).
+            # at its end, skipping every record written before the assignment. At this
+            # process's first assignment the consumer is sought there. In a later, live
+            # rebalance seeking stalls the consumer (seen in the two-worker failover
+            # test), so only the continuity guard expects the earliest offset: the
+            # records the consumer skips are then a hole, read by the hole reader (the
+            # next record reveals it, or the tick's tail check on a quiet partition).
             first, self._first_seek_done = not self._first_seek_done, True
             sources = {self.layout.join_source, self.layout.outcomes, self.layout.events}
             uncommitted = [tp for tp, offset in consumer._read_offset.items()
-                           if first and offset is None and tp.topic in sources]
+                           if offset is None and tp.topic in sources]
             if uncommitted and self.settings.auto_offset_reset == "earliest":
                 for tp, offset in (await consumer.earliest_offsets(*uncommitted)).items():
-                    await consumer.seek(tp, offset)
+                    if first:
+                        await consumer.seek(tp, offset)
                     self._continuity.restart((tp.topic, tp.partition), offset)
             for tp, offset in list(consumer._read_offset.items()):
                 if tp not in uncommitted:

@@ -126,3 +126,73 @@ def test_every_offset_is_processed_in_order_whatever_holes_the_consumer_makes(
         assert cap is not None and cap <= processed[-1] + 1
         position += 1
     assert processed == list(range(committed, max(end, position)))
+
+
+# --- the tail of a quiet partition: no later record reveals the hole ------------------------
+
+
+def test_a_position_ahead_on_two_ticks_without_progress_is_a_tail_hole() -> None:
+    guard = started(5)
+    assert guard.observe(TP, 5) is None  # processed 5; 6..9 handed to Faust, never seen
+    assert guard.check_tail(TP, 10) is None  # first sight: they may still be queued
+    assert guard.check_tail(TP, 12) == Hole(6, 10)  # no progress since: a hole
+    assert guard.commit_cap(TP) == 6  # never committed past it meanwhile
+    assert guard.check_tail(TP, 12) is None  # reported once; a new suspicion starts
+
+
+def test_progress_between_ticks_is_no_tail_hole() -> None:
+    guard = started(0)
+    assert guard.check_tail(TP, 50) is None
+    for offset in range(0, 20):  # the stream is working through a backlog
+        assert guard.observe(TP, offset) is None
+    assert guard.check_tail(TP, 50) is None
+    for offset in range(20, 50):
+        assert guard.observe(TP, offset) is None
+    assert guard.check_tail(TP, 50) is None  # caught up
+    assert guard.check_tail(TP, 50) is None
+
+
+def test_no_tail_check_without_an_expectation_or_a_position() -> None:
+    guard = started(None)
+    assert guard.check_tail(TP, 10) is None
+    assert guard.check_tail(TP, 10) is None
+    guard = started(3)
+    assert guard.check_tail(TP, None) is None
+    assert guard.check_tail(TP, None) is None
+
+
+def test_a_restart_or_rebalance_drops_a_tail_suspicion() -> None:
+    guard = started(3)
+    assert guard.check_tail(TP, 9) is None
+    guard.restart(TP, 3)  # Faust sought back to the committed offset
+    assert guard.check_tail(TP, 9) is None  # a first sight again
+    guard.forget()
+    guard.restart(TP, 3)
+    assert guard.check_tail(TP, 9) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 8)), max_size=30))
+def test_a_tail_hole_is_found_by_the_second_stuck_tick_and_only_then(
+    rounds: list[tuple[int, int]],
+) -> None:
+    """Each round: the stream processes some records, then a tick shows the position
+    (processed plus some handed on but unseen). A hole is reported exactly when the
+    position was ahead at the previous tick and nothing was processed since; it spans
+    the expected offset to the earlier position."""
+    guard = started(0)
+    done = 0
+    previous: tuple[int, int] | None = None  # (expected, position) at the last tick
+    for processed, ahead in rounds:
+        for offset in range(done, done + processed):
+            guard.observe(TP, offset)
+        done += processed
+        position = done + ahead
+        hole = guard.check_tail(TP, position)
+        if previous is not None and previous[0] == done and previous[1] > done and ahead:
+            assert hole == Hole(done, previous[1])
+            previous = None
+        else:
+            assert hole is None
+            previous = (done, position) if ahead else None
+        assert guard.commit_cap(TP) == done

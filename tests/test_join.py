@@ -108,6 +108,33 @@ def test_deadline_defaults_to_wrapping_up_plus_default_acw() -> None:
     assert steps[1].decision.deadline == T0 + 5 + RULES.default_acw
 
 
+def test_an_acw_deadline_already_past_still_leaves_the_minimum_retry_window() -> None:
+    """Clock skew: events stamped well in the past (a slow bridge clock, a backlog) give
+    an ACW deadline that has passed when the worker pairs; not-ready retries still get
+    ``min_retry_window`` from the pairing."""
+    stale = T0 - 3600.0
+    state, steps = run([ev(ENDED, at=stale), ev(WRAPPING_UP, at=stale, acw_deadline=stale + 30)])
+    assert steps[1].decision.deadline == T0 + 1 + RULES.min_retry_window
+    assert state is not None and state.deadline(RULES) == T0 + 1 + RULES.min_retry_window
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-7200, 7200), st.none() | st.floats(-7200, 7200), st.floats(0, 600))
+def test_the_post_deadline_is_never_sooner_than_the_minimum_window_after_pairing(
+    stamp_offset: float, acw_offset: float | None, window: float,
+) -> None:
+    rules = JoinRules(POLICY, pending_ttl=TTL, retention=RETENTION, min_retry_window=window)
+    at = T0 + stamp_offset
+    acw = None if acw_offset is None else at + acw_offset
+    first = decide(None, ev(ENDED, at=at), T0, rules)
+    step = decide(first.state, ev(WRAPPING_UP, at=at, acw_deadline=acw), T0 + 1, rules)
+    assert step.decision.action is Action.POST and step.decision.deadline is not None
+    assert step.decision.deadline >= T0 + 1 + window
+    assert step.state is not None and step.state.deadline(rules) == step.decision.deadline
+    natural = acw if acw is not None else at + rules.default_acw
+    assert step.decision.deadline == max(natural, T0 + 1 + window)
+
+
 def test_context_from_the_first_event_is_kept() -> None:
     state, steps = run([ev(ENDED, campaign="c2", queue=None), ev(WRAPPING_UP, queue="q2")])
     assert steps[1].decision.code == BOTH_CODE

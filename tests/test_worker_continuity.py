@@ -50,3 +50,40 @@ def test_a_hole_is_read_and_processed_in_order_before_the_record_after_it(
     assert seen == [5, 6, 7, 8]
     assert caps == [5, 6, 7, 8]  # while the hole is read, nothing past it is committed
     assert worker._continuity.commit_cap((topic, 1)) == 10
+
+
+def test_a_hole_at_a_quiet_partitions_tail_is_read_by_the_second_tick(
+    kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path,
+) -> None:
+    """Nothing after the hole reveals it: the tick compares the consumer's position with
+    what the guard expects, and the second tick without progress reads and processes
+    the skipped records, in order; commits stay behind them until then."""
+    topic = topic_factory(partitions=2)
+    produce(kafka_bootstrap, topic,
+            [(f"i{n}".encode(), event("ended", f"i{n}")) for n in range(12)], partition=1)
+    worker = make_worker(kafka_bootstrap, topic, tmp_path)
+    seen: list[int] = []
+    positions = {(topic, 1): 12}  # the consumer handed 0..11 to Faust; 5..11 never came
+
+    async def process(record: Any) -> None:
+        seen.append(record.offset)
+
+    worker._process_skipped = process  # type: ignore[method-assign]
+    worker._position = lambda tp: positions.get((tp.topic, tp.partition))  # type: ignore[method-assign]
+
+    async def run() -> None:
+        worker._continuity.restart((topic, 1), 3)
+        try:
+            for offset in (3, 4):
+                await worker._fill_any_hole(topic, 1, offset, process)
+            await worker._fill_tail_holes(1)  # first tick: they may still be queued
+            assert seen == []
+            assert worker._continuity.commit_cap((topic, 1)) == 5
+            await worker._fill_tail_holes(1)  # second tick, no progress: a hole
+        finally:
+            if worker._hole_reader is not None:
+                await worker._hole_reader.stop()
+
+    asyncio.run(run())
+    assert seen == list(range(5, 12))
+    assert worker._continuity.commit_cap((topic, 1)) == 12

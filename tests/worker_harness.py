@@ -199,11 +199,20 @@ class WorkerProcess:
         """The ``wrapup`` command as run from this checkout."""
         return [sys.executable, "-m", "streams.cli"]
 
+    @property
+    def instance_id(self) -> str:
+        """The worker's static group membership ID: given, else one per app and web port,
+        so a worker restarted from the same environment rejoins as the same member and
+        two workers of one group (different ports) never fence each other."""
+        given = self.env.get("WRAPUP_KAFKA_GROUP_INSTANCE_ID")
+        return given or f"{self.env.get('WRAPUP_APP_ID', 'wrapup')}-{self.port}"
+
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
+        env = {**os.environ, **self.env, "WRAPUP_KAFKA_GROUP_INSTANCE_ID": self.instance_id}
         self.proc = subprocess.Popen(
             [*self.command(), "worker"],
-            cwd=REPO, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self

@@ -1,32 +1,26 @@
-"""One HTTP exchange with the platform API: rate limit, bearer token, timeout, metrics.
+"""One HTTP exchange with the platform API: auth flow, rate limit, timeout, metrics.
 
 :class:`ApiClient` owns the process's single ``httpx.AsyncClient`` (explicit connect /
 read / write / pool timeouts and a bounded connection pool). Each :meth:`ApiClient.send`
-waits for the shared rate limiter, attaches the current token, sends, and on a 401 with
-OAuth2 invalidates that token and re-sends once with a fresh one. Transport failures and
-token-endpoint failures come back as an :class:`Exchange` with ``error`` set, never as an
-exception, so the caller's retry logic sees one shape. A wait (for the limiter) ends early
-when the caller's ``cancelled`` event is set.
+sends one request through the auth flow (which re-sends once after a 401 when a token
+refresh can help, :mod:`.bearer`) and the client's hooks (rate limiter and metrics,
+:mod:`.pacing`). Transport and token-endpoint failures come back as an :class:`Exchange`
+with ``error`` set, never as an exception, so the caller's retry logic sees one shape.
+A wait for the limiter ends early when the caller's ``cancelled`` event is set.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 
-from streams import metrics
-from streams.delivery.auth import ClientCredentials, StaticToken, TokenError, TokenSource
+from streams.delivery.auth import TokenError
+from streams.delivery.pacing import CONTEXT, Pacing, RequestCancelled, RequestContext
 from streams.delivery.ratelimit import RateLimiter
-from streams.delivery.telemetry import record_request
-
-log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
+from streams.platforms.base import ApiAuth, ApiRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +40,10 @@ class Exchange:
 class ApiClient:
     """The process's HTTP client for the platform, shared by every delivery."""
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        auth: TokenSource,
-        limiter: RateLimiter,
-        *,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
+    def __init__(self, client: httpx.AsyncClient, auth: ApiAuth, limiter: RateLimiter) -> None:
         self.client = client
         self.auth = auth
         self.limiter = limiter
-        self._sleep = sleep
 
     @staticmethod
     def build_client(
@@ -66,9 +52,11 @@ class ApiClient:
         timeout: float,
         connect_timeout: float,
         max_connections: int,
+        pacing: Pacing,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> httpx.AsyncClient:
-        """The single ``httpx.AsyncClient``: every request has a timeout, the pool is bounded."""
+        """The single ``httpx.AsyncClient``: every request has a timeout, the pool is bounded,
+        and every API request is paced and counted (``pacing``'s hooks)."""
         return httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -78,24 +66,8 @@ class ApiClient:
             transport=transport,
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "wrapup-bridge"},
+            event_hooks=pacing.hooks(),
         )
-
-    @staticmethod
-    def token_source(
-        client: httpx.AsyncClient,
-        *,
-        static_token: str | None,
-        token_url: str | None,
-        client_id: str | None,
-        client_secret: str | None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> TokenSource:
-        """OAuth2 client credentials when configured, else the static token (or none)."""
-        if client_id and client_secret:
-            return ClientCredentials(
-                client, token_url or "/oauth/token", client_id, client_secret, clock=clock
-            )
-        return StaticToken(static_token)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -107,75 +79,41 @@ class ApiClient:
         path: str,
         *,
         content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         cancelled: asyncio.Event | None = None,
     ) -> Exchange:
-        """Send one request (re-sent once after a 401 when a token refresh can help)."""
-        exchange = await self._send_once(endpoint, method, path, content, cancelled)
-        if exchange.status == 401 and self.auth.refreshable:
-            metrics.RETRIES.labels(reason="unauthorized").inc()
-            log.info("%s request got 401: refreshing the access token once", endpoint)
-            again = await self._send_once(endpoint, method, path, content, cancelled)
-            exchange = replace(again, sent=again.sent + 1)
-        return exchange
-
-    async def _send_once(
-        self,
-        endpoint: str,
-        method: str,
-        path: str,
-        content: bytes | None,
-        cancelled: asyncio.Event | None,
-    ) -> Exchange:
-        reservation = self.limiter.reserve()
-        if reservation.delay > 0:
-            metrics.RATE_LIMIT_WAITS.labels(source=reservation.source).inc()
-            metrics.RATE_LIMIT_WAIT_SECONDS.labels(source=reservation.source).inc(
-                reservation.delay
-            )
-            if not await wait(self._sleep, reservation.delay, cancelled):
-                return Exchange(error="cancelled", retryable=False, sent=0)
+        """Send one request; ``endpoint`` labels its metrics (wrapup, interaction)."""
+        ctx = RequestContext(endpoint, cancelled)
+        request = self.client.build_request(
+            method, path, content=content, headers=headers, extensions={CONTEXT: ctx}
+        )
+        error = "transport_error"
         try:
-            token = await self.auth.token()
+            response = await self.client.send(request, auth=self.auth)
+        except RequestCancelled:
+            return Exchange(error="cancelled", retryable=False, sent=ctx.sent)
         except TokenError as exc:
             label = "token_unavailable" if exc.retryable else "token_rejected"
-            return Exchange(error=label, retryable=exc.retryable, sent=0)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
-        status = "transport_error"
-        try:
-            response = await self.client.request(method, path, content=content, headers=headers)
-            await response.aread()
-            status = str(response.status_code)
-        except httpx.TimeoutException:
-            status = "timeout"
-            return Exchange(error=status)
-        except httpx.ConnectError:
-            status = "connect_error"
-            return Exchange(error=status)
-        except httpx.TransportError:
-            return Exchange(error=status)
+            return Exchange(error=label, retryable=exc.retryable, sent=ctx.sent)
+        except httpx.TransportError as exc:
+            error = _transport_error(exc)
+            return Exchange(error=error, sent=ctx.sent)
         finally:
-            record_request(endpoint, status, time.perf_counter() - started)
-        if response.status_code == 401:
-            self.auth.invalidate(token)
-        return Exchange(response=response)
+            ctx.failed(error)  # a send still in flight ended without a response
+        return Exchange(response=response, sent=ctx.sent)
+
+    async def request(
+        self, request: ApiRequest, *, cancelled: asyncio.Event | None = None
+    ) -> Exchange:
+        """Send a request the platform seam built (see :meth:`send`)."""
+        return await self.send(request.endpoint, request.method, request.path,
+                               content=request.content, headers=dict(request.headers),
+                               cancelled=cancelled)
 
 
-async def wait(sleep: Sleep, delay: float, cancelled: asyncio.Event | None) -> bool:
-    """Sleep ``delay`` seconds; False (at once) if ``cancelled`` is or becomes set."""
-    if cancelled is None:
-        await sleep(delay)
-        return True
-    if cancelled.is_set():
-        return False
-    sleeper = asyncio.ensure_future(sleep(delay))
-    stopper = asyncio.ensure_future(cancelled.wait())
-    try:
-        await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sleeper, stopper):
-            task.cancel()
-        await asyncio.gather(sleeper, stopper, return_exceptions=True)
-    return not cancelled.is_set()
+def _transport_error(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect_error"
+    return "transport_error"

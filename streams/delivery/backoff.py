@@ -1,4 +1,4 @@
-"""Retry delays: exponential backoff with full jitter, and the ``Retry-After`` header.
+"""Retry delays: exponential backoff with full jitter.
 
 Full jitter (a uniform delay in ``[0, min(cap, base * 2**n)]``) spreads the retries of
 many deliveries that failed together, so they do not hit the platform in waves.
@@ -8,14 +8,12 @@ a read-back, a 429 dictates its own delay, a 401 is retried at once after a toke
 refresh), stops at a per-interaction deadline yet always makes a first attempt, and
 waits in a way a cancellation event can cut short. Expressed as their stop/wait/retry
 callbacks that is more code than the plain loop in :mod:`.dispatcher`, which uses the
-two small functions here.
+small function here (``Retry-After`` is read by :mod:`streams.platforms.statuses`).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 
 def full_jitter(
@@ -24,27 +22,3 @@ def full_jitter(
     """Delay before retry number ``retry`` (1 = the first retry)."""
     ceiling = min(cap, base * 2.0 ** max(0, retry - 1))
     return (rand or random).uniform(0.0, ceiling)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date).
-
-    ``now`` is the wall clock (epoch seconds), needed for the date form. Returns None when
-    the header is absent or unreadable, and never a negative number.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = when.timestamp() - now
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        return None
-    return max(0.0, seconds)

@@ -1,24 +1,37 @@
 """Delivering one wrap-up: POST, classify the answer, retry or read back, report.
 
 Exactly-once in effect rests on the platform never overwriting a wrap-up (a POST on a
-wrapped interaction is a 409) and on reading back whose code is on it: ours means
+wrapped leg is refused) and on reading back whose code is on it: ours means
 ``already_applied`` (an earlier attempt landed, e.g. one whose answer timed out), another
-means ``skipped`` (the agent or the ACW timeout chose). The loop:
+means ``skipped`` (the agent or the ACW timeout chose). The platform seam
+(:mod:`streams.platforms`) builds the requests and says what each answer means; this
+loop acts on it:
 
-* 2xx: applied. 400 / 403 / 404 (and other 4xx): failed, permanent.
-* 409 not ready: retry. 409 already wrapped, or unclear: GET, then decide as above
-  (unclear and still wrapping-up counts as not ready).
-* 401: the API client refreshes the OAuth2 token and re-sends once; a 401 even so is
-  retried with backoff within the attempts (a token revoked under us); a static
-  token's 401 is permanent.
-* 429: wait ``Retry-After`` (the whole process pauses), else backoff.
-* 5xx, timeouts, connection errors: backoff.
+* applied: done. Permanent (400 / 403 / 404, other 4xx): failed.
+* not ready: retry. Already wrapped, or unclear: read back, then decide as above
+  (no code on it yet counts as not ready).
+* unauthorized: the auth flow has already refreshed the token and re-sent once; a 401
+  even so is retried with backoff within the attempts (a token revoked under us); a
+  static token's 401 is permanent.
+* rate limited: wait ``Retry-After`` (the whole process pauses), else backoff.
+* transient (5xx, 408, timeouts, connection errors): backoff.
+
+Read-backs all go through one path, :meth:`Dispatcher._read_back`, whose table of
+answers is :mod:`.readback`'s. What the readings mean to each caller:
+
+* before a resumed POST (``readback_first``): a code on it is final; none: POST;
+  ``NOT_FOUND``: failed; ``REFUSED``: POST (its own answer decides); ``RETRY``: up to
+  ``READBACK_TRIES`` read-backs with backoff (or the server's delay), then POST — a
+  wrapped leg refuses the POST, so that is safe.
+* after an already-wrapped / unclear POST answer: a code is final; none: retry the
+  POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
+* before giving up: only a code on it changes the report.
 
 Retries use exponential backoff with full jitter and stop at ``api_max_attempts`` or at
 the job's deadline (a retry that would start after it is not made), but the first attempt
-is always made, however late. ``readback_first`` (resumed deliveries, replay) GETs before
-any POST. A set ``job.cancelled`` event stops the delivery before an attempt or during a
-wait: skipped, ``cancelled_wrapped``. HTTP trouble never raises; task cancellation does.
+is always made, however late. A set ``job.cancelled`` event stops the delivery before an
+attempt or during a wait: skipped, ``cancelled_wrapped``. HTTP trouble never raises;
+task cancellation does.
 """
 
 from __future__ import annotations
@@ -34,22 +47,24 @@ from typing import Any
 import httpx
 import orjson
 
-from streams import metrics
+from streams import metrics, platforms
 from streams.config import Settings
-from streams.delivery.api import ApiClient, Exchange, Sleep, wait
-from streams.delivery.backoff import full_jitter, parse_retry_after
+from streams.delivery.api import ApiClient, Exchange
+from streams.delivery.backoff import full_jitter
+from streams.delivery.job import DeliveryJob
+from streams.delivery.pacing import Pacing
 from streams.delivery.ratelimit import RateLimiter
-from streams.delivery.readback import Conflict, InteractionView, classify_conflict, view
-from streams.delivery.templates import Templates
+from streams.delivery.readback import ReadBack, Reading, reading_of
+from streams.delivery.waits import Sleep, wait
 from streams.outcomes import DeliveryReport, Outcome
-from streams.policy import WrapupCode
+from streams.platforms import ApiRequest, ApiSide, Conflict, Leg, Verdict, WrapupView
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 0.5  # seconds: first retry waits up to this
 BACKOFF_CAP = 15.0  # seconds: no single backoff wait is longer
 READBACK_TRIES = 4  # GETs before a resumed delivery gives up reading back and POSTs
-_PERMANENT = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+_TRANSPORT_REASONS = {"timeout": "timeout", "connect_error": "connection"}
 
 
 class ApiError(Exception):
@@ -60,18 +75,6 @@ class ApiError(Exception):
         super().__init__(f"interaction read-back failed: {reason}{suffix}")
         self.reason = reason
         self.status = status
-
-
-@dataclass
-class DeliveryJob:
-    """One wrap-up to deliver. ``deadline`` is wall-clock epoch seconds (the ACW end)."""
-
-    interaction_id: str
-    code: WrapupCode
-    deadline: float
-    decided_at: float | None = None
-    readback_first: bool = False
-    cancelled: asyncio.Event | None = None
 
 
 @dataclass
@@ -99,7 +102,7 @@ class Dispatcher:
     def __init__(
         self,
         api: ApiClient,
-        templates: Templates,
+        platform: ApiSide,
         *,
         max_attempts: int = 8,
         clock: Callable[[], float] = time.time,
@@ -111,7 +114,8 @@ class Dispatcher:
         source: str = "worker",
     ) -> None:
         self.api = api
-        self.templates = templates
+        self.platform = platform
+        self.templates = _ReadbackPaths(platform)
         self.max_attempts = max(1, max_attempts)
         self.source = source
         self._clock = clock
@@ -138,29 +142,20 @@ class Dispatcher:
         ``transport`` (an ``httpx.AsyncBaseTransport``), the clocks and ``sleep`` are for
         tests; ``kwargs`` go to the constructor (e.g. ``backoff_base``).
         """
+        limiter = RateLimiter(settings.api_rate_limit, clock=monotonic)
         client = ApiClient.build_client(
             settings.api_base_url,
             timeout=settings.api_timeout,
             connect_timeout=settings.api_connect_timeout,
             max_connections=settings.api_max_connections,
+            pacing=Pacing(limiter, sleep),
             transport=transport,
         )
-        auth = ApiClient.token_source(
-            client,
-            static_token=settings.api_token,
-            token_url=settings.oauth_token_url,
-            client_id=settings.oauth_client_id,
-            client_secret=settings.oauth_client_secret,
-            clock=monotonic,
-        )
-        limiter = RateLimiter(settings.api_rate_limit, clock=monotonic)
-        api = ApiClient(client, auth, limiter, sleep=sleep)
-        templates = Templates(
-            settings.api_wrapup_path, settings.api_interaction_path, settings.api_body_template
-        )
+        platform = platforms.load(settings)
+        api = ApiClient(client, platform.api.auth(client, clock=monotonic), limiter)
         return cls(
             api,
-            templates,
+            platform.api,
             max_attempts=settings.api_max_attempts,
             clock=clock,
             monotonic=monotonic,
@@ -173,26 +168,28 @@ class Dispatcher:
         """Close the HTTP client (its connection pool)."""
         await self.api.aclose()
 
+    async def probe(self, interaction_id: str) -> Exchange:
+        """One read-back request as is (replay checks reachability and credentials)."""
+        return await self.api.request(self.platform.readback_request(Leg(interaction_id)))
+
     async def get_interaction(self, interaction_id: str) -> dict[str, Any] | None:
         """The platform's interaction document, None if it does not exist (404).
 
         Raises :class:`ApiError` when the platform cannot be asked or answers otherwise.
         """
-        exchange = await self.api.send(
-            "interaction", "GET", self.templates.interaction_path(interaction_id)
-        )
-        if exchange.response is None:
-            raise ApiError(exchange.error or "transport_error", None)
-        if exchange.status == 404:
+        found = await self._read_back(Leg(interaction_id))
+        if found.reading is Reading.NOT_FOUND:
             return None
-        if exchange.status is None or not 200 <= exchange.status < 300:
-            raise ApiError("unexpected_status", exchange.status)
+        if found.reading is not Reading.SEEN or found.response is None:
+            if found.reason == "malformed_response" or found.status is None:
+                raise ApiError(found.reason, found.status)
+            raise ApiError("unexpected_status", found.status)
         try:
-            doc = orjson.loads(exchange.response.content)
+            doc = orjson.loads(found.response.content)
         except orjson.JSONDecodeError:
-            raise ApiError("malformed_response", exchange.status) from None
+            doc = None
         if not isinstance(doc, dict):
-            raise ApiError("malformed_response", exchange.status)
+            raise ApiError("malformed_response", found.status)
         return doc
 
     async def deliver(self, job: DeliveryJob) -> DeliveryReport:
@@ -222,11 +219,7 @@ class Dispatcher:
                 return step
             if run.tries >= self.max_attempts:
                 return await self._give_up(run, "attempts_exhausted", step.reason)
-            delay = step.delay
-            if delay is None:
-                delay = full_jitter(
-                    run.tries, base=self._backoff_base, cap=self._backoff_cap, rand=self._rand
-                )
+            delay = step.delay if step.delay is not None else self._backoff(run.tries)
             if self._clock() + delay > job.deadline:
                 return await self._give_up(run, "deadline_exceeded", step.reason)
             metrics.RETRIES.labels(reason=step.reason).inc()
@@ -235,148 +228,88 @@ class Dispatcher:
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
 
     async def _attempt(self, run: _Run) -> DeliveryReport | _Retry:
-        """One POST and, if it says so, one read-back: a final report or a retry."""
+        """One POST and, if its answer says so, one read-back: a final report or a retry."""
         job = run.job
-        exchange = await self._send(
-            run, "wrapup", "POST", self.templates.wrapup_path(job.interaction_id),
-            self.templates.body(job.code),
-        )
-        failure = self._failure(run, exchange)
-        if failure is not None:
-            return failure
-        assert exchange.response is not None
-        status = exchange.response.status_code
-        if 200 <= status < 300:
-            return self._report(run, Outcome.APPLIED, "posted")
-        if status == 409:
-            conflict = classify_conflict(exchange.response.content)
-            metrics.CONFLICTS.labels(reason=conflict.value).inc()
-            if conflict is Conflict.NOT_READY:
-                return _Retry("not_ready")
-            return await self._settle_conflict(run, conflict)
-        if status == 429:
-            return self._rate_limited(exchange)
-        if status >= 500 or status == 408:
-            return _Retry("server_error")
-        if status == 401 and self.api.auth.refreshable:
-            # Still 401 with a freshly fetched token: a token revoked or rotated under us
-            # (or a platform-side cache) — back off and retry within the attempts.
-            return _Retry("unauthorized")
-        return self._report(run, Outcome.FAILED, _PERMANENT.get(status, "client_error"))
+        exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run)
+        if exchange.response is None:
+            if exchange.error == "cancelled":
+                return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
+            error = exchange.error or "transport_error"
+            if not exchange.retryable:
+                return self._report(run, Outcome.FAILED, error)
+            return _Retry(_TRANSPORT_REASONS.get(error, error))
+        answer = self.platform.classify(exchange.response, self._clock())
+        if answer.conflict is not None:
+            metrics.CONFLICTS.labels(reason=answer.conflict.value).inc()
+        verdict = answer.verdict
+        if verdict is Verdict.APPLIED:
+            return self._report(run, Outcome.APPLIED, answer.reason)
+        if verdict is Verdict.READ_BACK:
+            return await self._settle_conflict(run, answer.conflict)
+        if verdict is Verdict.RATE_LIMITED:
+            return _Retry("rate_limited", self._pause(answer.retry_after))
+        if verdict in (Verdict.NOT_READY, Verdict.TRANSIENT) or (
+            verdict is Verdict.UNAUTHORIZED and self.api.auth.refreshable
+        ):
+            # Still 401 after the flow's refresh: a token revoked or rotated under us (or
+            # a platform-side cache) — back off and retry within the attempts.
+            return _Retry(answer.reason)
+        return self._report(run, Outcome.FAILED, answer.reason)
 
-    async def _settle_conflict(self, run: _Run, conflict: Conflict) -> DeliveryReport | _Retry:
-        """After a 409 that may mean "already wrapped": read back and decide."""
-        exchange = await self._send(
-            run, "interaction", "GET", self.templates.interaction_path(run.job.interaction_id)
-        )
-        failure = self._failure(run, exchange)
-        if failure is not None:
-            return failure if isinstance(failure, DeliveryReport) else _Retry("readback_failed")
-        assert exchange.response is not None
-        status = exchange.response.status_code
-        if 200 <= status < 300:
-            current = _view(exchange)
-            report = self._verdict(run, current)
+    async def _settle_conflict(
+        self, run: _Run, conflict: Conflict | None
+    ) -> DeliveryReport | _Retry:
+        """After an answer that may mean "already wrapped": read back and decide."""
+        found = await self._read_back(run.job.leg, run)
+        if found.reading is Reading.CANCELLED:
+            return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
+        if found.reading is Reading.SEEN:
+            assert found.view is not None
+            report = self._verdict(run, found.view)
             if report is not None:
                 return report
             if conflict is Conflict.ALREADY_WRAPPED:
                 log.warning("%s: 409 says wrapped but read-back shows no code (state %s)",
-                            run.job.interaction_id, current.state)
+                            run.job.interaction_id, found.view.state)
             return _Retry("not_ready")
-        if status == 404:
-            return self._report(run, Outcome.FAILED, "not_found")
-        if status in (400, 401, 403):
-            return self._report(run, Outcome.FAILED, _PERMANENT[status])
-        if status == 429:
-            return self._rate_limited(exchange)
-        return _Retry("readback_failed")
+        if found.reading is Reading.RETRY:
+            if found.reason == "rate_limited":
+                return _Retry("rate_limited", found.delay)
+            return _Retry("readback_failed")
+        return self._report(run, Outcome.FAILED, found.reason)  # NOT_FOUND, REFUSED
 
     async def _readback_first(self, run: _Run) -> DeliveryReport | None:
-        """GET before POSTing: a final report if a code is already on the interaction.
+        """Read back before POSTing: a final report if a code is already on the leg.
 
-        A transient failure (no response, 5xx, 429) is retried a few times with backoff
-        before giving up and POSTing: the resumed delivery may well have landed before
-        the crash, and a POST after an applied wrap-up is what this read-back avoids.
+        A read-back that gets no answer is retried a few times with backoff before the
+        POST: the resumed delivery may well have landed before the crash, and a POST
+        after an applied wrap-up is what this read-back avoids.
         """
         for tries in range(1, READBACK_TRIES + 1):
-            exchange = await self._send(
-                run, "interaction", "GET",
-                self.templates.interaction_path(run.job.interaction_id),
-            )
-            if exchange.error == "cancelled":
+            found = await self._read_back(run.job.leg, run)
+            if found.reading is Reading.CANCELLED:
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
-            status = exchange.response.status_code if exchange.response is not None else None
-            if status is not None and 200 <= status < 300:
-                return self._verdict(run, _view(exchange))
-            if status == 404:
-                return self._report(run, Outcome.FAILED, "not_found")
-            if status is not None and status < 500 and status not in (408, 429):
-                return None  # a definite answer that is not "wrapped": POST
-            delay = full_jitter(tries, base=self._backoff_base, cap=self._backoff_cap,
-                                rand=self._rand)
-            if status == 429:
-                retry = self._rate_limited(exchange)
-                delay = retry.delay if retry.delay is not None else delay
+            if found.reading is Reading.SEEN:
+                assert found.view is not None
+                return self._verdict(run, found.view)
+            if found.reading is Reading.NOT_FOUND:
+                return self._report(run, Outcome.FAILED, found.reason)
+            if found.reading is Reading.REFUSED:
+                return None  # a definite answer that says nothing of a wrap-up: POST
+            delay = found.delay if found.delay is not None else self._backoff(tries)
             metrics.RETRIES.labels(reason="readback_failed").inc()
             if tries < READBACK_TRIES and not await wait(self._sleep, delay, run.job.cancelled):
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
-        return None  # still unknown: the POST is safe (a wrapped interaction answers 409)
-
-    def _verdict(self, run: _Run, current: InteractionView) -> DeliveryReport | None:
-        if current.code_id == run.job.code.id:
-            return self._report(run, Outcome.ALREADY_APPLIED, "readback_same_code")
-        if current.code_id is not None:
-            return self._report(run, Outcome.SKIPPED, "wrapped_by_other_code")
-        if current.wrapped:
-            return self._report(run, Outcome.SKIPPED, "wrapped_without_code")
-        return None
-
-    async def _send(
-        self, run: _Run, endpoint: str, method: str, path: str, content: bytes | None = None
-    ) -> Exchange:
-        if run.first_attempt_at is None:
-            run.first_attempt_at = self._clock()
-        exchange = await self.api.send(
-            endpoint, method, path, content=content, cancelled=run.job.cancelled
-        )
-        if exchange.response is not None:
-            run.last_status = exchange.response.status_code
-        if endpoint == "wrapup":
-            run.posts += exchange.sent
-        log.debug("%s: %s %s -> %s", run.job.interaction_id, method, endpoint,
-                  exchange.status or exchange.error)
-        return exchange
-
-    def _failure(self, run: _Run, exchange: Exchange) -> DeliveryReport | _Retry | None:
-        """The step for a request that got no response (None when it did)."""
-        if exchange.response is not None:
-            return None
-        if exchange.error == "cancelled":
-            return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
-        if not exchange.retryable:
-            return self._report(run, Outcome.FAILED, exchange.error or "transport_error")
-        reasons = {"timeout": "timeout", "connect_error": "connection"}
-        return _Retry(reasons.get(exchange.error or "", exchange.error or "transport_error"))
-
-    def _rate_limited(self, exchange: Exchange) -> _Retry:
-        assert exchange.response is not None
-        delay = parse_retry_after(exchange.response.headers.get("Retry-After"), self._clock())
-        if delay is not None:
-            self.api.limiter.pause_until(self._monotonic() + delay)
-            metrics.RATE_LIMIT_WAITS.labels(source="server").inc()
-            metrics.RATE_LIMIT_WAIT_SECONDS.labels(source="server").inc(delay)
-        return _Retry("rate_limited", delay)
+        return None  # still unknown: the POST is safe (a wrapped leg refuses it)
 
     async def _give_up(self, run: _Run, reason: str, last: str) -> DeliveryReport:
-        """Out of attempts or time: one last read-back, so an interaction that someone
-        (or an earlier lost response of ours) did wrap is reported as such, not failed."""
+        """Out of attempts or time: one last read-back, so a leg that someone (or an
+        earlier lost response of ours) did wrap is reported as such, not failed."""
         last_status = run.last_status  # the failure's, not the read-back's
-        exchange = await self._send(
-            run, "interaction", "GET", self.templates.interaction_path(run.job.interaction_id)
-        )
-        response = exchange.response
-        if response is not None and 200 <= response.status_code < 300:
-            verdict = self._verdict(run, _view(exchange))
+        found = await self._read_back(run.job.leg, run)
+        if found.reading is Reading.SEEN:
+            assert found.view is not None
+            verdict = self._verdict(run, found.view)
             if verdict is not None:
                 return verdict
         run.last_status = last_status
@@ -385,6 +318,52 @@ class Dispatcher:
         log.warning("%s: giving up (%s) after %d attempts, last: %s",
                     run.job.interaction_id, reason, run.tries, last)
         return self._report(run, Outcome.FAILED, reason)
+
+    async def _read_back(self, leg: Leg, run: _Run | None = None) -> ReadBack:
+        """The one read-back path: send the platform's read-back request, read the answer
+        with :func:`~streams.delivery.readback.reading_of`; a 429's delay pauses the
+        process."""
+        exchange = await self._send(self.platform.readback_request(leg), run)
+        found = reading_of(exchange, self.platform, refreshable=self.api.auth.refreshable,
+                           now=self._clock())
+        if found.reason == "rate_limited":
+            self._pause(found.delay)
+        return found
+
+    def _verdict(self, run: _Run, current: WrapupView) -> DeliveryReport | None:
+        if current.code_id == run.job.code.id:
+            return self._report(run, Outcome.ALREADY_APPLIED, "readback_same_code")
+        if current.code_id is not None:
+            return self._report(run, Outcome.SKIPPED, "wrapped_by_other_code")
+        if current.wrapped:
+            return self._report(run, Outcome.SKIPPED, "wrapped_without_code")
+        return None
+
+    async def _send(self, request: ApiRequest, run: _Run | None) -> Exchange:
+        if run is None:
+            return await self.api.request(request)
+        if run.first_attempt_at is None:
+            run.first_attempt_at = self._clock()
+        exchange = await self.api.request(request, cancelled=run.job.cancelled)
+        if exchange.response is not None:
+            run.last_status = exchange.response.status_code
+        if request.endpoint == "wrapup":
+            run.posts += exchange.sent
+        log.debug("%s: %s %s -> %s", run.job.interaction_id, request.method, request.endpoint,
+                  exchange.status or exchange.error)
+        return exchange
+
+    def _pause(self, delay: float | None) -> float | None:
+        """The server asked for ``delay`` seconds (429): hold every request that long."""
+        if delay is not None:
+            self.api.limiter.pause_until(self._monotonic() + delay)
+            metrics.RATE_LIMIT_WAITS.labels(source="server").inc()
+            metrics.RATE_LIMIT_WAIT_SECONDS.labels(source="server").inc(delay)
+        return delay
+
+    def _backoff(self, retry: int) -> float:
+        return full_jitter(retry, base=self._backoff_base, cap=self._backoff_cap,
+                           rand=self._rand)
 
     def _report(self, run: _Run, outcome: Outcome, reason: str) -> DeliveryReport:
         return DeliveryReport(
@@ -401,12 +380,14 @@ class Dispatcher:
         )
 
 
-def _view(exchange: Exchange) -> InteractionView:
-    assert exchange.response is not None
-    try:
-        return view(orjson.loads(exchange.response.content))
-    except orjson.JSONDecodeError:
-        return view(None)
+class _ReadbackPaths:
+    """``Dispatcher.templates`` as replay's probe uses it (until it calls ``probe``)."""
+
+    def __init__(self, platform: ApiSide) -> None:
+        self._platform = platform
+
+    def interaction_path(self, interaction_id: str) -> str:
+        return self._platform.readback_request(Leg(interaction_id)).path
 
 
 def _is_set(event: asyncio.Event | None) -> bool:

@@ -1,83 +1,86 @@
-"""Reading the platform's answers: what a 409 means, and what an interaction GET says.
+"""The read-back table: what an answer to the platform's read-back request means.
 
-A 409 to a wrap-up POST is either "not ready yet" (the exact message below; retry) or
-"already wrapped" (never overwrite: read back whose code is on it). Anything else is
-settled by a GET. The GET's document is read leniently: a ``state`` (or ``status``)
-field, and the code under ``wrapupCode.id`` (or ``wrapup.code.id`` / ``wrapupCodeId``).
+Every read-back (before a resumed POST, after a 409, before giving up, and
+:meth:`~streams.delivery.Dispatcher.get_interaction`) goes through :func:`reading_of`,
+one answer per status:
+
+=====================================================  ===================================
+the platform's parser reads a view (generic: 2xx JSON)  ``SEEN``: the view decides
+2xx it cannot read                                      ``RETRY`` ``malformed_response``
+404                                                     ``NOT_FOUND``: final, ``not_found``
+429                                                     ``RETRY`` ``rate_limited``, delay =
+                                                        ``Retry-After`` (pauses the process)
+408, 5xx                                                ``RETRY`` ``server_error``
+401 after the auth flow's refresh                       ``RETRY`` ``unauthorized`` if the auth
+                                                        can refresh, else ``REFUSED``
+other 3xx / 4xx (400, 403, 409, 422, ...)               ``REFUSED``: it cannot tell
+timeout, connection error, token endpoint unavailable   ``RETRY`` (the error label)
+token rejected                                          ``REFUSED`` ``token_rejected``
+cancelled while waiting for the rate limiter            ``CANCELLED``
+=====================================================  ===================================
+
+What each caller does with a reading is the dispatcher's (see its module docstring).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-import orjson
+import httpx
 
-NOT_READY_MESSAGE = "The interaction is not in a state that allows wrap-up."
-WRAPPED_STATES = frozenset({"wrapped", "wrapped-up", "wrapped_up", "wrapup-complete"})
-
-
-class Conflict(enum.Enum):
-    """What a 409 to a wrap-up POST means (a metric label)."""
-
-    NOT_READY = "not_ready"
-    ALREADY_WRAPPED = "already_wrapped"
-    OTHER = "other"  # unclear: read back to decide
+from streams.delivery.api import Exchange
+from streams.platforms import ApiSide, Verdict, WrapupView
+from streams.platforms.statuses import answer_for_status
 
 
-def classify_conflict(body: bytes) -> Conflict:
-    """Classify a 409 by its body: the exact not-ready message, or any mention of "already"."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        doc = None
-    texts: list[str] = []
-    if isinstance(doc, dict):
-        texts = [v for k, v in doc.items() if isinstance(v, str) and k != "id"]
-        if doc.get("message") == NOT_READY_MESSAGE:
-            return Conflict.NOT_READY
-    elif body:
-        texts = [body.decode("utf-8", "replace")]
-    if any(NOT_READY_MESSAGE in t for t in texts):
-        return Conflict.NOT_READY
-    if any("already" in t.lower() for t in texts):
-        return Conflict.ALREADY_WRAPPED
-    return Conflict.OTHER
+class Reading(enum.Enum):
+    """What a read-back told us."""
+
+    SEEN = "seen"  # a view of the leg's wrap-up
+    NOT_FOUND = "not_found"  # the platform does not know the interaction
+    REFUSED = "refused"  # a definite answer that says nothing about the wrap-up
+    RETRY = "retry"  # no answer yet: ask again later
+    CANCELLED = "cancelled"  # the delivery was cancelled before the request went out
 
 
 @dataclass(frozen=True, slots=True)
-class InteractionView:
-    """The parts of an interaction document the dispatcher needs."""
+class ReadBack:
+    """One read-back's result; ``reason`` is a metric / report label."""
 
-    state: str | None
-    code_id: str | None
-
-    @property
-    def wrapped(self) -> bool:
-        """True when a wrap-up code is on the interaction (by anyone)."""
-        return self.code_id is not None or (self.state or "").lower() in WRAPPED_STATES
-
-
-def view(doc: Any) -> InteractionView:
-    """Read state and wrap-up code from a GET document (unknown shapes yield None fields)."""
-    if not isinstance(doc, dict):
-        return InteractionView(None, None)
-    state = doc.get("state", doc.get("status"))
-    return InteractionView(state if isinstance(state, str) else None, _code_id(doc))
+    reading: Reading
+    reason: str
+    view: WrapupView | None = None
+    delay: float | None = None  # RETRY after a 429: the server's Retry-After, if any
+    status: int | None = None
+    response: httpx.Response | None = field(default=None, repr=False, compare=False)
 
 
-def _code_id(doc: dict[str, Any]) -> str | None:
-    candidates: list[Any] = [doc.get("wrapupCodeId")]
-    for key in ("wrapupCode", "wrapup"):
-        value = doc.get(key)
-        if isinstance(value, dict):
-            candidates.append(value.get("id"))
-            code = value.get("code")
-            candidates.append(code.get("id") if isinstance(code, dict) else code)
-        elif isinstance(value, str):
-            candidates.append(value)
-    for candidate in candidates:
-        if isinstance(candidate, str) and candidate:
-            return candidate
-    return None
+def reading_of(
+    exchange: Exchange, platform: ApiSide, *, refreshable: bool, now: float
+) -> ReadBack:
+    """The table above; ``now`` is epoch seconds (``Retry-After`` dates)."""
+    response = exchange.response
+    if response is None:
+        if exchange.error == "cancelled":
+            return ReadBack(Reading.CANCELLED, "cancelled_wrapped")
+        error = exchange.error or "transport_error"
+        return ReadBack(Reading.RETRY if exchange.retryable else Reading.REFUSED, error)
+    status = response.status_code
+    view = platform.parse_readback(response)
+    if view is not None:
+        return ReadBack(Reading.SEEN, "ok", view, status=status, response=response)
+    if 200 <= status < 300:
+        return ReadBack(Reading.RETRY, "malformed_response", status=status)
+    if status == 404:
+        return ReadBack(Reading.NOT_FOUND, "not_found", status=status)
+    answer = answer_for_status(response, now)
+    if answer.verdict is Verdict.RATE_LIMITED:
+        return ReadBack(Reading.RETRY, answer.reason, delay=answer.retry_after, status=status)
+    if answer.verdict is Verdict.TRANSIENT or (
+        answer.verdict is Verdict.UNAUTHORIZED and refreshable
+    ):
+        return ReadBack(Reading.RETRY, answer.reason, status=status)
+    reason = answer.reason if answer.verdict in (Verdict.PERMANENT, Verdict.UNAUTHORIZED) \
+        else "client_error"
+    return ReadBack(Reading.REFUSED, reason, status=status)

@@ -29,7 +29,6 @@ from aiokafka.errors import KafkaError
 
 from streams.config import ConfigError, Settings
 from streams.delivery import DeliveryJob, Dispatcher
-from streams.join import JoinRules
 from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
 from streams.replay.errors import ReplayError
@@ -106,8 +105,7 @@ async def replay(
         ledger = await read_ledger(reader, settings.outcomes_topic)
         summary.ledger_entries = len(ledger)
 
-        rules = JoinRules(policy=settings.policy, pending_ttl=settings.pending_ttl,
-                          retention=settings.state_retention, default_acw=settings.default_acw)
+        rules = settings.join_rules()
         started = time.monotonic()
         progress.begin("scan", sum(s.size for s in spans.values()), "events")
         plan = await helpers.fold(reader, options.topic, spans, rules, settings.events_keyed,

@@ -14,7 +14,7 @@ import orjson
 
 from streams.config import Settings
 from streams.delivery import Dispatcher
-from streams.delivery.readback import NOT_READY_MESSAGE
+from streams.platforms.generic.answers import NOT_READY_MESSAGE
 from streams.policy import WrapupCode
 
 CODE = WrapupCode("wc-renewal", "Renewal - auto")
@@ -135,8 +135,9 @@ class FakePlatform:
             kind, script = "wrapup", self.posts
         else:
             kind, script = "interaction", self.gets
-        self.seen.append(Seen(request.method, path, kind, self.clock.now, request.headers,
-                              request.read()))
+        # a copy: an auth flow re-sends the same request object with a new Authorization
+        self.seen.append(Seen(request.method, path, kind, self.clock.now,
+                              httpx.Headers(request.headers), request.read()))
         if kind == "token" and not script:
             token = f"{TOKEN_PREFIX}{next(self._minted)}"
             return reply(200, {"access_token": token, "token_type": "Bearer",

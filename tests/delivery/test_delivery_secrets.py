@@ -54,7 +54,8 @@ async def test_secrets_never_escape(caplog: pytest.LogCaptureFixture) -> None:
     d = make(platform, WRAPUP_API_MAX_ATTEMPTS="20", **oauth_env())
     report = await d.deliver(DeliveryJob("int-1", CODE, START + 600))
     assert report.reason == "wrapped_by_other_code"  # the whole script was walked
-    seen += [repr(report), report.encode().decode(), repr(d), repr(d.api.auth)]
+    seen += [repr(report), report.encode().decode(), repr(d), repr(d.api.auth),
+             repr(d.platform), repr(vars(d.platform))]
     platform.gets = [reply(500)]
     with pytest.raises(ApiError) as api_error:
         await d.get_interaction("int-1")
@@ -66,14 +67,15 @@ async def test_secrets_never_escape(caplog: pytest.LogCaptureFixture) -> None:
     assert report.reason == "token_rejected"
     seen += [repr(report), report.encode().decode()]
     with pytest.raises(TokenError) as token_error:
-        await d.api.auth.token()
+        await d.api.auth.source.token()
     seen += [str(token_error.value), repr(token_error.value)]
 
     platform = FakePlatform(clock, posts=[reply(401, {"message": f"bad {STATIC_TOKEN}"})])
     d = make(platform, WRAPUP_API_TOKEN=STATIC_TOKEN)
     report = await d.deliver(DeliveryJob("int-3", CODE, START + 600))
     assert report.reason == "unauthorized"
-    seen += [repr(report), repr(d.api.auth), repr(settings(WRAPUP_API_TOKEN=STATIC_TOKEN))]
+    seen += [repr(report), repr(d.api.auth), repr(d.platform),
+             repr(settings(WRAPUP_API_TOKEN=STATIC_TOKEN))]
 
     seen += [caplog.text, generate_latest(REGISTRY).decode()]
     seen += [str(r.args) + str(r.__dict__) for r in caplog.records]

@@ -51,7 +51,7 @@ def find(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
 
 
 def pod_spec(doc: Doc) -> Doc:
-    """The pod template spec of a Deployment, Job or CronJob."""
+    """The pod template spec of a StatefulSet, Deployment, Job or CronJob."""
     if doc["kind"] == "CronJob":
         spec: Doc = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     else:

@@ -37,7 +37,7 @@ DECLARED = {v.name: v for v in VARIABLES}
 
 
 def worker_container(docs: list[Doc]) -> Doc:
-    (container,) = pod_spec(find(docs, "Deployment"))["containers"]
+    (container,) = pod_spec(find(docs, "StatefulSet"))["containers"]
     return container
 
 
@@ -47,7 +47,7 @@ def effective_config(docs: list[Doc], tmp_path: Path) -> Settings:
     container = worker_container(docs)
     env = configmap_env(docs, container)
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    policy_volume = next(v for v in pod_spec(find(docs, "Deployment"))["volumes"]
+    policy_volume = next(v for v in pod_spec(find(docs, "StatefulSet"))["volumes"]
                          if v["name"] == "policy")
     policy_map = find(docs, "ConfigMap", policy_volume["configMap"]["name"])
     (key, document), = policy_map["data"].items()

@@ -79,8 +79,9 @@ def _diff(ours: Any, schema: Any, path: str = "") -> list[str]:
 def test_overlay_renders_the_expected_kinds(overlay: str) -> None:
     kinds = sorted({d["kind"] for d in render(overlay)})
     assert kinds == sorted([
-        "ConfigMap", "CronJob", "Deployment", "NetworkPolicy", "PodDisruptionBudget",
+        "ConfigMap", "CronJob", "NetworkPolicy", "PodDisruptionBudget",
         "PrometheusRule", "ScaledObject", "Service", "ServiceAccount", "ServiceMonitor",
+        "StatefulSet",
     ])
     assert all(d["metadata"].get("namespace") for d in render(overlay)
                if d["kind"] not in ("Namespace",)), "every resource gets the overlay's namespace"
@@ -99,10 +100,10 @@ def test_core_kinds_pass_strict_schema_validation(overlay: str, version: str) ->
 
 
 def test_strict_schema_validation_rejects_an_unknown_field() -> None:
-    deployment = find(render("prod"), "Deployment")
-    pod_spec(deployment)["containers"][0]["livenessProbes"] = {}
+    worker = find(render("prod"), "StatefulSet")
+    pod_spec(worker)["containers"][0]["livenessProbes"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, K8S_VERSIONS[-1], strict=True)
+        kubernetes_validate.validate(worker, K8S_VERSIONS[-1], strict=True)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -156,7 +157,7 @@ def test_pods_meet_pod_security_restricted_with_a_read_only_root(overlay: str) -
 
 
 def test_probes_liveness_is_kafka_free_readiness_and_startup_wait_for_recovery() -> None:
-    container = pod_spec(find(render("prod"), "Deployment"))["containers"][0]
+    container = pod_spec(find(render("prod"), "StatefulSet"))["containers"][0]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     startup = container["startupProbe"]
@@ -184,25 +185,25 @@ def test_scaledobject_scales_on_lag_within_the_partition_count(overlay: str) -> 
     spec = scaled["spec"]
     partitions = int(scaled["metadata"]["annotations"]["wrapup-bridge/events-topic-partitions"])
     assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= partitions
-    assert spec["scaleTargetRef"]["name"] == find(docs, "Deployment")["metadata"]["name"]
+    assert spec["scaleTargetRef"]["name"] == find(docs, "StatefulSet")["metadata"]["name"]
     behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 300
     (trigger,) = spec["triggers"]
     assert trigger["type"] == "kafka"
     assert int(trigger["metadata"]["lagThreshold"]) > 0
-    assert "replicas" not in find(docs, "Deployment")["spec"], "KEDA owns the replica count"
+    assert "replicas" not in find(docs, "StatefulSet")["spec"], "KEDA owns the replica count"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_selectors_match_the_worker_pods(overlay: str) -> None:
     docs = render(overlay)
-    deployment = find(docs, "Deployment")
-    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    worker = find(docs, "StatefulSet")
+    pod_labels = worker["spec"]["template"]["metadata"]["labels"]
 
     def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
         return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
-    assert selects(deployment["spec"]["selector"]["matchLabels"], pod_labels)
+    assert selects(worker["spec"]["selector"]["matchLabels"], pod_labels)
     assert selects(find(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
                    pod_labels)
     assert find(docs, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
@@ -215,7 +216,7 @@ def test_selectors_match_the_worker_pods(overlay: str) -> None:
     replay = find(docs, "CronJob")
     replay_labels = replay["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     assert selects(policy["spec"]["podSelector"]["matchLabels"], replay_labels)
-    assert not selects(deployment["spec"]["selector"]["matchLabels"], replay_labels), \
+    assert not selects(worker["spec"]["selector"]["matchLabels"], replay_labels), \
         "replay pods must not count as workers (PDB, Service)"
 
 
@@ -267,3 +268,17 @@ def test_prometheusrule_groups_pass_promtool(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0
 
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_worker_pod_has_a_stable_unique_static_membership_id(overlay: str) -> None:
+    """Static group membership (a restarted pod gets its partitions back at once) needs
+    an ID that survives restarts and differs per pod: the StatefulSet's pod name."""
+    docs = render(overlay)
+    worker = find(docs, "StatefulSet")
+    assert worker["spec"]["serviceName"] == find(docs, "Service")["metadata"]["name"]
+    (container,) = pod_spec(worker)["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    ref = env["WRAPUP_KAFKA_GROUP_INSTANCE_ID"]["valueFrom"]["fieldRef"]
+    assert ref["fieldPath"] == "metadata.name"
+    assert "volumeClaimTemplates" not in worker["spec"]  # memory store: no volumes

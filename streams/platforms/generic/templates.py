@@ -1,4 +1,4 @@
-"""Request paths and the wrap-up body, rendered from the configured templates.
+"""The generic dialect's paths and wrap-up body, rendered from the configured templates.
 
 The body template is JSON text with ``{codeId}`` / ``{codeLabel}`` placeholders inside
 strings. It is parsed once with the placeholders swapped for sentinels, and values are
@@ -40,9 +40,9 @@ class Templates:
     def interaction_path(self, interaction_id: str) -> str:
         return self._interaction_path.replace("{interactionId}", quote(interaction_id, safe=""))
 
-    def body(self, code: WrapupCode) -> bytes:
-        """The POST body for ``code`` (JSON bytes)."""
-        return orjson.dumps(_fill(self._body, code))
+    def body(self, code: WrapupCode) -> Any:
+        """The POST body for ``code``: the template's document with the values filled in."""
+        return _fill(self._body, code)
 
 
 def _fill(node: Any, code: WrapupCode) -> Any:

@@ -1,0 +1,48 @@
+"""Choosing a platform by name, and the seam's request helpers."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import orjson
+import pytest
+
+from streams import platforms
+from streams.config import Settings
+from streams.platforms import ApiRequest
+from streams.platforms.generic import GenericApi, GenericEvents
+
+POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
+
+
+def settings() -> Settings:
+    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY})
+
+
+def test_the_default_platform_is_the_generic_dialect() -> None:
+    platform = platforms.load(settings())
+    assert platform.name == "generic"
+    assert isinstance(platform.events, GenericEvents) and isinstance(platform.api, GenericApi)
+    assert platforms.load(settings(), "generic").name == "generic"
+
+
+def test_an_unknown_platform_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown platform 'avaya' \(known: generic\)"):
+        platforms.load(settings(), "avaya")
+
+
+def test_every_registered_platform_builds() -> None:
+    for name in platforms.PLATFORMS:
+        assert platforms.load(settings(), name).name == name
+
+
+def test_json_and_form_requests() -> None:
+    body = ApiRequest.json("wrapup", "POST", "/p", {"code": "a&b"})
+    assert body.content is not None and orjson.loads(body.content) == {"code": "a&b"}
+    assert body.headers == (("Content-Type", "application/json"),)
+    form = ApiRequest.form("wrapup", "POST", "/t", {"AssignmentStatus": "completed",
+                                                    "Reason": "a&b=c d"})
+    assert form.content is not None
+    assert parse_qs(form.content.decode()) == {"AssignmentStatus": ["completed"],
+                                               "Reason": ["a&b=c d"]}
+    assert form.headers == (("Content-Type", "application/x-www-form-urlencoded"),)
