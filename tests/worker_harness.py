@@ -7,7 +7,6 @@ the session's real broker; the platform is a real HTTP server on loopback.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import re
 import signal
@@ -174,22 +173,11 @@ class RecordingPlatform:
         self._thread.join(10)
 
 
-def instance_id(env: dict[str, str]) -> str:
-    """A group instance id stable for a worker's app id and data dir (and distinct from
-    another worker's: workers running side by side have their own data dirs)."""
-    data_dir = env.get("WRAPUP_DATA_DIR", "")
-    digest = hashlib.sha1(data_dir.encode()).hexdigest()[:8]
-    return f"{env.get('WRAPUP_APP_ID', 'wrapup-bridge')}-{digest}"
-
-
 class WorkerProcess:
     """``wrapup worker`` as a child process with its own log file."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        # Static group membership: each worker its own stable instance id, a restarted one
-        # (same env, same data dir) the id of the one it replaces; never the hostname the
-        # worker would default to, which every worker of a test shares.
-        self.env = {"WRAPUP_KAFKA_GROUP_INSTANCE_ID": instance_id(env), **env}
+        self.env = env
         self.log_path = log_path
         self.port = int(env["WRAPUP_WEB_PORT"])
         self.proc: subprocess.Popen[bytes] | None = None
