@@ -71,14 +71,15 @@ class FaultWorker(WorkerProcess):
         """SIGSTOP: alive, holding its partitions, but silent (no heartbeat, no commit)."""
         self.signal(signal.SIGSTOP)
 
-    def log_lines(self, msg: str) -> list[dict[str, Any]]:
-        """The worker's JSON log lines whose ``msg`` is ``msg``."""
+    def log_lines(self, msg: str, *, exact: bool = True) -> list[dict[str, Any]]:
+        """The worker's JSON log lines whose ``msg`` is ``msg`` (or contains it)."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         found = []
         for line in text.splitlines():
             if msg in line and line.startswith("{"):
                 doc = orjson.loads(line)
-                if doc.get("msg") == msg:
+                got = str(doc.get("msg", ""))
+                if got == msg or (not exact and msg in got):
                     found.append(doc)
         return found
 
@@ -212,8 +213,15 @@ def wait_pairs_published(sim: Simulator, timeout: float = 60.0) -> None:
 def stop_bridge(sim: Simulator) -> None:
     """No further traffic: stop the bridge (its sent messages flushed, nothing else sent;
     echoes of later wrap-ups are dropped, which the worker does not need)."""
-    if sim.bridge is not None:
-        sim.run(sim.bridge.stop())
+    bridge = sim.bridge
+    if bridge is None:
+        return
+    try:
+        sim.run(bridge.stop(), timeout=60)
+    except TimeoutError:
+        pending = sim.call(lambda _p: len(getattr(bridge.publisher, "_pending", ())))
+        raise AssertionError(f"the bridge did not stop within 60 s: {pending} sent messages "
+                             f"never acknowledged; {bridge.stats()}") from None
 
 
 def partition_of(key: str, partitions: int) -> int:
