@@ -75,9 +75,10 @@ def run_outage(kafka: LocalKafka, workers: Workers, tmp_path: Path, workload: Wo
     expect = expectation(workload)
     chaos = Chaos(latency_seconds=0.02, latency_jitter_seconds=0.1)
     with Simulator(workload, bootstrap=bootstrap, topic=topic, chaos=chaos) as sim:
-        # Near the end, deliveries queue behind a 40/s rate limit: work is left at the stop.
+        # Near the end, deliveries queue behind a 6/s rate limit (~26 s of them): work is
+        # left for after the broker is back, not only outcomes to publish.
         env = sim_env(bootstrap, topic, sim, tmp_path / "data",
-                      WRAPUP_API_RATE_LIMIT="40" if near_end else "500")
+                      WRAPUP_API_RATE_LIMIT="6" if near_end else "500")
         worker = workers.start(env, "a")
         outcomes = sim.tail(env["WRAPUP_OUTCOMES_TOPIC"], PARTITIONS)
         sim.start_bridge()
@@ -89,18 +90,19 @@ def run_outage(kafka: LocalKafka, workers: Workers, tmp_path: Path, workload: Wo
                      message="a quarter of the wrap-ups applied")
         applied_before = applied_count(sim)
         stopped_at, back_at = broker_outage(kafka, [worker])
-        applied_during = applied_count(sim) - applied_before
+        applied_at_back = applied_count(sim)
         settle_exactly_once(sim, expect, outcomes, [worker])
         settled_at = time.time()
         resumed = first_applied_after(sim, back_at)
     print(f"eligible {len(expect.eligible)}: {applied_before} applied before the stop, "
-          f"{applied_during} while the broker was down ({back_at - stopped_at:.1f}s, "
-          f"restart included)")
+          f"{applied_at_back - applied_before} while the broker was down "
+          f"({back_at - stopped_at:.1f}s, restart included), "
+          f"{len(expect.eligible) - applied_at_back} after it was back")
     print(f"broker back -> first wrap-up "
           f"{'n/a' if resumed is None else f'{resumed - back_at:.1f}s'}, -> all settled "
           f"{settled_at - back_at:.1f}s; runtime {time.monotonic() - began:.1f}s")
     assert back_at - stopped_at >= DOWN_SECONDS
-    assert applied_before < len(expect.eligible)  # the outage hit unfinished work
+    assert applied_at_back < len(expect.eligible)  # work was left for after the outage
 
 
 def test_the_broker_stopped_for_8s_mid_traffic_every_wrapup_is_applied_once(
@@ -115,7 +117,7 @@ def test_the_broker_stopped_for_8s_mid_traffic_every_wrapup_is_applied_once(
 def test_the_broker_stopped_for_8s_after_the_last_event_every_wrapup_is_applied_once(
     own_broker: LocalKafka, workers: Workers, tmp_path: Path,
 ) -> None:
-    """Every event published (~1.5 s, deliveries behind a 40/s rate limit); the bridge
+    """Every event published (~1.5 s, deliveries behind a 6/s rate limit); the bridge
     stops, then the broker: nothing new arrives after it is back."""
     workload = make_workload(200, seed=72, rate=150.0, agent_pick_probability=0.0,
                              lost_fraction=0.02, duplicate_fraction=0.05)
