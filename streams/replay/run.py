@@ -229,11 +229,10 @@ class _Deliverer:
         try:
             fut = await self.producer.send(self.settings.outcomes_topic, report.encode(),
                                            key=key, partition=partition)
-            if report.outcome is Outcome.FAILED:
-                await self.producer.send(
-                    self.settings.dead_letter_topic, report.encode(), key=key,
-                    headers=[("wrapup-kind", b"delivery"),
-                             ("wrapup-reason", report.reason.encode())])
+            headers = report.dead_letter_headers()
+            if headers is not None:
+                await self.producer.send(self.settings.dead_letter_topic, report.encode(),
+                                         key=key, headers=list(headers.items()))
             await fut
         except KafkaError as exc:
             self.summary.unrecorded += 1
