@@ -48,10 +48,9 @@ from streams.join import (
     expire,
     record_outcome,
 )
+from streams.kafka.reader import KafkaReadError, Span, TopicReader
 from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
-from streams.replay.errors import ReplayError
-from streams.replay.scan import Span, TopicReader
 from streams.schedule import ExpiryIndex
 from streams.topics import TopicLayout
 from streams.web import HealthState, WebServer
@@ -263,7 +262,7 @@ class JoinWorker:
                     topic, {partition: Span(hole.start, hole.start, hole.end)},
                     lambda _p, batch: records.extend(batch), stall_timeout=10.0)
                 return records
-            except ReplayError:
+            except KafkaReadError:
                 log.warning("reading skipped records failed", exc_info=True,
                             extra={"attempt": attempt})
                 await asyncio.sleep(attempt)
