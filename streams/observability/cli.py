@@ -61,7 +61,7 @@ def render(out_dir: Path, prometheus_url: str | None, minutes: float, job: str,
 
 def _simulate_and_draw(out_dir: Path, *, interactions: int, speed: float, rate_interval: str,
                        job: str) -> list[Path]:
-    from streams.local_kafka import kafka_from_env
+    from streams.dev.kafka import kafka_from_env
     from streams.observability.render import pyplot
     from streams.observability.render import render as draw
     from streams.observability.simrun import RunSpec, SimulatedRun

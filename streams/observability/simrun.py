@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
-from streams.local_kafka import TopicSpec, ensure_topics_sync, find_free_port
+from streams.dev.kafka import find_free_port
+from streams.kafka.admin import TopicSpec, ensure_topics_sync
 from streams.observability.local_prometheus import JOB, LocalPrometheus
 from streams.simulator.bridge import Bridge, KafkaPublisher
 from streams.simulator.chaos import Chaos

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from streams.local_kafka import kafka_from_env
+from streams.dev.kafka import kafka_from_env
 from streams.policy import Policy, PolicyError
 from streams.simulator.chaos import Chaos
 from streams.simulator.compare import (

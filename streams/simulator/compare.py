@@ -28,7 +28,7 @@ from typing import Protocol
 
 import httpx
 
-from streams.local_kafka import TopicSpec, ensure_topics
+from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.simulator.baseline import Baseline, BaselineConfig
 from streams.simulator.bridge import Bridge, KafkaPublisher
 from streams.simulator.chaos import Chaos

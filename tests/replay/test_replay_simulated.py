@@ -156,7 +156,7 @@ async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
 
 
 async def test_replay_recovers_a_missed_window_exactly_once_and_a_reset_posts_nothing_twice(
-    kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path,
+    kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path, kafka_jars: Path,
 ) -> None:
     topic = topic_factory(partitions=PARTITIONS)
     sim = Sim(kafka_bootstrap, topic)
