@@ -32,7 +32,7 @@ def load_settings() -> Settings:
 # (the Docker image leaves out streams.dev) hides its command.
 LAZY_COMMANDS = {
     "kafka": ("streams.dev.kafka.cli", "kafka"),
-    "simulate": ("streams.simulator.cli", "simulate"),
+    "simulate": ("streams.dev.simulator.cli", "simulate"),
     "dashboards": ("streams.observability.cli", "dashboards"),
 }
 

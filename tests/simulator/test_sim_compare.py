@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.simulator.compare import (
+from streams.dev.simulator.compare import (
     RunOptions,
     WorkerConsumer,
     judge,
@@ -10,9 +10,9 @@ from streams.simulator.compare import (
     render,
     run_side,
 )
-from streams.simulator.distributions import Distribution, fixed
-from streams.simulator.ledger import Ledger, RequestRecord, WrapupRecord
-from streams.simulator.workload import WorkloadParams, generate
+from streams.dev.simulator.distributions import Distribution, fixed
+from streams.dev.simulator.ledger import Ledger, RequestRecord, WrapupRecord
+from streams.dev.simulator.workload import WorkloadParams, generate
 
 PATH = "/api/v2/conversations/interactions/{}/wrapup"
 

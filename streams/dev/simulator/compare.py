@@ -28,14 +28,14 @@ from typing import Protocol
 
 import httpx
 
+from streams.dev.simulator.baseline import Baseline, BaselineConfig
+from streams.dev.simulator.bridge import Bridge, KafkaPublisher
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.ledger import Ledger
+from streams.dev.simulator.lifecycle import State
+from streams.dev.simulator.platform import TOKEN_PATH, AuthConfig, Platform, PlatformServer
+from streams.dev.simulator.workload import Workload
 from streams.kafka.admin import TopicSpec, ensure_topics
-from streams.simulator.baseline import Baseline, BaselineConfig
-from streams.simulator.bridge import Bridge, KafkaPublisher
-from streams.simulator.chaos import Chaos
-from streams.simulator.ledger import Ledger
-from streams.simulator.lifecycle import State
-from streams.simulator.platform import TOKEN_PATH, AuthConfig, Platform, PlatformServer
-from streams.simulator.workload import Workload
 
 SIDES = ("baseline", "worker")
 # The worker's client-side request budget must cover the workload's wrap-up rate.

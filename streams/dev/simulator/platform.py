@@ -33,10 +33,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from streams.policy import WrapupCode
-from streams.simulator.chaos import Chaos, SlidingWindow, retry_after_header
-from streams.simulator.ledger import Ledger, RequestRecord, WrapupRecord
-from streams.simulator.lifecycle import (
+from streams.dev.simulator.chaos import Chaos, SlidingWindow, retry_after_header
+from streams.dev.simulator.ledger import Ledger, RequestRecord, WrapupRecord
+from streams.dev.simulator.lifecycle import (
     By,
     Lifecycle,
     PostResult,
@@ -46,7 +45,8 @@ from streams.simulator.lifecycle import (
     post_wrapup,
     settle,
 )
-from streams.simulator.scenario import Scenario, default_scenario
+from streams.dev.simulator.scenario import Scenario, default_scenario
+from streams.policy import WrapupCode
 
 INTERACTION_PATH = "/api/v2/conversations/interactions/{id}"
 WRAPUP_PATH = INTERACTION_PATH + "/wrapup"
