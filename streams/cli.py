@@ -33,7 +33,7 @@ def load_settings() -> Settings:
 LAZY_COMMANDS = {
     "kafka": ("streams.dev.kafka.cli", "kafka"),
     "simulate": ("streams.dev.simulator.cli", "simulate"),
-    "dashboards": ("streams.observability.cli", "dashboards"),
+    "dashboards": ("streams.dev.charts.cli", "dashboards"),
 }
 
 
