@@ -30,7 +30,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from streams.dev.simulator.bridge import Bridge, KafkaPublisher
 from streams.dev.simulator.chaos import Chaos
 from streams.dev.simulator.distributions import fixed
-from streams.dev.simulator.platform import AuthConfig, Platform, PlatformServer
+from streams.dev.simulator.platform import AuthConfig, Platform
+from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 from streams.policy import Policy
 

@@ -28,8 +28,9 @@ from streams.config import Settings
 from streams.dev.simulator.bridge import Bridge, KafkaPublisher
 from streams.dev.simulator.distributions import fixed
 from streams.dev.simulator.lifecycle import Timeline
-from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform, PlatformServer
+from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
 from streams.dev.simulator.scenario import default_scenario
+from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 from streams.events import EventType
 from streams.replay.reset import reset_offsets

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from streams.dev.simulator.compare import BaselineConsumer, RunOptions, render, run_side
+from streams.dev.simulator.compare import BaselineConsumer, RunOptions, run_side
 from streams.dev.simulator.distributions import Distribution, fixed
+from streams.dev.simulator.report import render
 from streams.dev.simulator.workload import WorkloadParams, generate
 
 SPEED = 4.0

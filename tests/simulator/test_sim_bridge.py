@@ -11,7 +11,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.dev.simulator.bridge import Bridge, KafkaPublisher
 from streams.dev.simulator.lifecycle import State
-from streams.dev.simulator.platform import AuthConfig, Platform, PlatformServer
+from streams.dev.simulator.platform import AuthConfig, Platform
+from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import WorkloadParams, generate
 from streams.events import Event, EventType, parse_event
 from tests.conftest import TopicFactory

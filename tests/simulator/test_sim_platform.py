@@ -17,9 +17,9 @@ from streams.dev.simulator.platform import (
     AuthConfig,
     InteractionInfo,
     Platform,
-    PlatformServer,
 )
 from streams.dev.simulator.scenario import default_scenario
+from streams.dev.simulator.server import PlatformServer
 
 AUTH = AuthConfig(client_id="test-client", client_secret="test-secret", token_ttl=60.0)
 RENEWAL = {"wrapupCode": {"id": "wc-renewal", "label": "Renewal - auto"}}

@@ -28,13 +28,13 @@ from streams.dev.simulator.compare import (
     BaselineConsumer,
     Consumer,
     RunOptions,
-    SideReport,
     WorkerConsumer,
-    render,
     run_side,
 )
 from streams.dev.simulator.distributions import Distribution, fixed
-from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform, PlatformServer
+from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
+from streams.dev.simulator.report import SideReport, render
+from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import Workload, WorkloadParams, generate
 from streams.policy import Policy, PolicyError
 
