@@ -123,30 +123,33 @@ class _Api:
         await asyncio.sleep(chaos.hold_seconds)
         return _error(504, "Simulated gateway timeout.", "gateway.timeout")
 
-    async def get_interaction(self, request: web.Request) -> web.StreamResponse:
+    async def _admit(self, request: web.Request
+                     ) -> tuple[float, str, web.StreamResponse | None]:
+        """(start time, interaction ID, refusal) of a request for one interaction: the gate
+        (auth, rate limits, injected faults), then 404 for an unknown interaction. The
+        refusal is None when the request may go on."""
         started = self.p.clock()
         iid = request.match_info["id"]
         gated = await self._gate(request, started, iid)
-        if gated is not None:
-            return gated
-        now = self.p.clock()
-        if iid not in self.p or self.p.state(iid, now) is State.ABSENT:
+        if gated is None and (iid not in self.p
+                              or self.p.state(iid, self.p.clock()) is State.ABSENT):
             self._record(request, started, 404, "not_found", interaction_id=iid)
-            return _error(404, f"Interaction {iid} not found.", "not.found")
-        doc = self.p.snapshot(iid, now)
+            gated = _error(404, f"Interaction {iid} not found.", "not.found")
+        return started, iid, gated
+
+    async def get_interaction(self, request: web.Request) -> web.StreamResponse:
+        started, iid, refused = await self._admit(request)
+        if refused is not None:
+            return refused
+        doc = self.p.snapshot(iid, self.p.clock())
         self._record(request, started, 200, "ok", interaction_id=iid, state=doc["state"])
         return _json(doc)
 
     async def post_wrapup(self, request: web.Request) -> web.StreamResponse:
-        started = self.p.clock()
-        iid = request.match_info["id"]
-        gated = await self._gate(request, started, iid)
-        if gated is not None:
-            return gated
+        started, iid, refused = await self._admit(request)
+        if refused is not None:
+            return refused
         p = self.p
-        if iid not in p or p.state(iid) is State.ABSENT:
-            self._record(request, started, 404, "not_found", interaction_id=iid)
-            return _error(404, f"Interaction {iid} not found.", "not.found")
         code_id, problem = _parse_body(await request.read())
         if code_id is None:
             self._record(request, started, 400, "bad_request", interaction_id=iid)
