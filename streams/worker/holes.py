@@ -18,8 +18,7 @@ from faust.types import TP
 from streams import metrics
 from streams.config import Settings
 from streams.continuity import ContinuityGuard, Hole
-from streams.replay.errors import ReplayError
-from streams.replay.scan import Span, TopicReader
+from streams.kafka.reader import KafkaReadError, Span, TopicReader
 
 log = logging.getLogger("wrapup.worker")
 
@@ -124,7 +123,7 @@ class HoleFiller:
                     topic, {partition: Span(hole.start, hole.start, hole.end)},
                     lambda _p, batch: records.extend(batch), stall_timeout=10.0)
                 return records
-            except ReplayError:
+            except KafkaReadError:
                 log.warning("reading skipped records failed", exc_info=True,
                             extra={"attempt": attempt})
                 await asyncio.sleep(attempt)
