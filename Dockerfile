@@ -9,6 +9,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/wrapup
 COPY pyproject.toml README.md ./
+# streams/dev/ (development tooling) is excluded by .dockerignore: the product never imports it.
 COPY streams ./streams
 # --only-binary: every dependency ships a wheel, so no compiler is needed here either.
 RUN /opt/wrapup/bin/pip install --no-cache-dir --only-binary=:all: ".[rocksdb]"

@@ -37,9 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from streams.config import Settings  # noqa: E402
-from streams.local_kafka import TopicSpec, ensure_topics_sync, kafka_from_env  # noqa: E402
+from streams.dev.kafka import kafka_from_env  # noqa: E402
+from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
+from streams.kafka.reader import FETCH_MAX_BYTES, PARTITION_FETCH_BYTES  # noqa: E402
 from streams.replay.run import ReplayOptions, replay  # noqa: E402
-from streams.replay.scan import FETCH_MAX_BYTES, PARTITION_FETCH_BYTES  # noqa: E402
 from streams.replay.timespec import Window  # noqa: E402
 from tests.worker_harness import DEFAULT_POLICY  # noqa: E402
 

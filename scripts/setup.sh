@@ -48,4 +48,4 @@ if ! .venv-checkov/bin/checkov --version >/dev/null 2>&1; then
 fi
 
 # --- Kafka jars (Maven Central -> ${WRAPUP_CACHE_DIR:-~/.cache/wrapup-bridge}) -----------
-log "Kafka jars: $(.venv/bin/python -m streams.local_kafka fetch)"
+log "Kafka jars: $(.venv/bin/wrapup kafka fetch)"

@@ -1,4 +1,4 @@
-"""The ``wrapup`` command: ``worker`` runs the join; other groups mount here."""
+"""The ``wrapup`` command: ``worker`` runs the join, ``replay`` recovers; dev tools mount here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from streams.config import ConfigError, Settings, describe_variables
+from streams.replay import replay_command
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -26,7 +27,43 @@ def load_settings() -> Settings:
         fail(f"configuration error: {exc}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Development tooling's command groups, imported only when one of them is run (or listed
+# by --help), so that `wrapup worker` never loads them. A module that is not installed
+# (the Docker image leaves out streams.dev) hides its command.
+LAZY_COMMANDS = {
+    "kafka": ("streams.dev.kafka.cli", "kafka"),
+    "simulate": ("streams.dev.simulator.cli", "simulate"),
+    "dashboards": ("streams.dev.charts.cli", "dashboards"),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose :data:`LAZY_COMMANDS` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        lazy = [name for name in LAZY_COMMANDS if self._load(name) is not None]
+        return sorted([*super().list_commands(ctx), *lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        if name not in LAZY_COMMANDS:
+            return None
+        module, attribute = LAZY_COMMANDS[name]
+        try:
+            imported = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or ""
+            if not (module == missing or module.startswith(f"{missing}.")):
+                raise  # a real import error inside the module: surface it
+            return None
+        command = getattr(imported, attribute, None)
+        return command if isinstance(command, click.Command) else None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """wrapup-bridge: post wrap-up codes once an interaction has ended AND is wrapping up."""
 
@@ -62,59 +99,7 @@ def worker() -> None:
     faust_worker.execute_from_commandline()
 
 
-@main.group()
-def kafka() -> None:
-    """A local single-node Apache Kafka for development (jars from Maven Central)."""
-
-
-@kafka.command("start")
-def kafka_start() -> None:
-    """Start a broker in the foreground and print its bootstrap address."""
-    from streams.local_kafka import cmd_start
-
-    sys.exit(cmd_start())
-
-
-@kafka.command("stop")
-def kafka_stop() -> None:
-    """Stop the broker started by ``wrapup kafka start``."""
-    from streams.local_kafka import cmd_stop
-
-    sys.exit(cmd_stop())
-
-
-@kafka.command("status")
-def kafka_status() -> None:
-    """Say whether the local broker runs, and where."""
-    from streams.local_kafka import cmd_status
-
-    sys.exit(cmd_status())
-
-
-@kafka.command("fetch")
-def kafka_fetch() -> None:
-    """Download the Kafka jars into the cache (once)."""
-    from streams.local_kafka import cmd_fetch
-
-    sys.exit(cmd_fetch())
-
-
-def _mount(name: str, module: str, attribute: str) -> None:
-    """Add a sub-command group defined in another module of the package."""
-    try:
-        imported = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:  # a real import error inside the module: surface it
-            raise
-        return
-    command = getattr(imported, attribute, None)
-    if isinstance(command, click.Command):
-        main.add_command(command, name)
-
-
-_mount("simulate", "streams.simulator.cli", "simulate")
-_mount("dashboards", "streams.observability.cli", "dashboards")
-_mount("replay", "streams.replay", "replay_command")
+main.add_command(replay_command, "replay")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,13 @@ class DeliveryReport:
         doc["outcome"] = self.outcome.value
         return orjson.dumps(doc)
 
+    def dead_letter_headers(self) -> dict[str, bytes] | None:
+        """The headers of this report's dead-letter copy; None when it needs none (only
+        failures are dead-lettered). The worker and replay publish both alike."""
+        if self.outcome is not Outcome.FAILED:
+            return None
+        return {"wrapup-kind": b"delivery", "wrapup-reason": self.reason.encode()}
+
     @classmethod
     def decode(cls, raw: bytes) -> DeliveryReport:
         """Inverse of :meth:`encode`; raises ``ValueError`` on a malformed record."""

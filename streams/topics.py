@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-
 from streams.config import ConfigError, Settings
+from streams.kafka.admin import Admin, TopicSpec
+from streams.kafka.errors import KafkaAdminError
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +40,22 @@ class TopicLayout:
             partitions=partitions,
         )
 
+    def internal_topics(self, replication_factor: int) -> list[TopicSpec]:
+        """The topics the worker creates to match the events topic, with their configs."""
+        day = 86_400_000
+        specs = [
+            TopicSpec(self.outcomes, self.partitions, replication_factor,
+                      {"cleanup.policy": "compact"}),
+            TopicSpec(self.dead_letter, self.partitions, replication_factor,
+                      {"retention.ms": str(30 * day)}),
+            TopicSpec(self.ticks, self.partitions, replication_factor,
+                      {"retention.ms": str(3_600_000)}),
+        ]
+        if self.rekeyed:
+            specs.append(TopicSpec(self.rekeyed, self.partitions, replication_factor,
+                                   {"retention.ms": str(7 * day)}))
+        return specs
+
 
 async def prepare_topics(settings: Settings, *, timeout: float = 30.0) -> TopicLayout:
     """Read the events topic's partition count and create the internal topics to match.
@@ -48,71 +63,25 @@ async def prepare_topics(settings: Settings, *, timeout: float = 30.0) -> TopicL
     Raises :class:`ConfigError` (one line) when the broker is unreachable, the events
     topic is missing, or an existing internal topic has another partition count.
     """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        request_timeout_ms=int(timeout * 1000),
-        client_id=f"{settings.app_id}-admin",
-    )
+    servers = settings.kafka_bootstrap_servers
     try:
-        await admin.start()
-    except KafkaError as exc:
-        raise ConfigError(
-            f"WRAPUP_KAFKA_BOOTSTRAP_SERVERS: cannot reach {settings.kafka_bootstrap_servers}: "
-            f"{type(exc).__name__}"
-        ) from None
-    try:
-        counts = await _partition_counts(admin)
-        partitions = counts.get(settings.events_topic)
-        if partitions is None:
-            raise ConfigError(
-                f"WRAPUP_EVENTS_TOPIC: topic {settings.events_topic!r} does not exist on "
-                f"{settings.kafka_bootstrap_servers}"
-            )
-        layout = TopicLayout.for_settings(settings, partitions)
-        wanted = [
-            NewTopic(layout.outcomes, partitions, settings.replication_factor,
-                     topic_configs={"cleanup.policy": "compact"}),
-            NewTopic(layout.dead_letter, partitions, settings.replication_factor,
-                     topic_configs={"retention.ms": str(30 * 86_400_000)}),
-            NewTopic(layout.ticks, partitions, settings.replication_factor,
-                     topic_configs={"retention.ms": str(3_600_000)}),
-        ]
-        if layout.rekeyed:
-            wanted.append(NewTopic(layout.rekeyed, partitions, settings.replication_factor,
-                                   topic_configs={"retention.ms": str(7 * 86_400_000)}))
-        for topic in wanted:
-            if topic.name in counts:
-                if topic.name != layout.dead_letter and counts[topic.name] != partitions:
+        async with Admin(servers, client_id=f"{settings.app_id}-admin", timeout=timeout) as admin:
+            counts = await admin.partition_counts()
+            partitions = counts.get(settings.events_topic)
+            if partitions is None:
+                raise ConfigError(f"WRAPUP_EVENTS_TOPIC: topic {settings.events_topic!r} does "
+                                  f"not exist on {servers}")
+            layout = TopicLayout.for_settings(settings, partitions)
+            missing = []
+            for topic in layout.internal_topics(settings.replication_factor):
+                if topic.name not in counts:
+                    missing.append(topic)
+                elif topic.name != layout.dead_letter and counts[topic.name] != partitions:
                     raise ConfigError(
                         f"WRAPUP_EVENTS_TOPIC: {settings.events_topic!r} has {partitions} "
                         f"partitions but {topic.name!r} has {counts[topic.name]}; "
-                        "they must match for the join"
-                    )
-                continue
-            await _create(admin, topic)
-        return layout
-    finally:
-        await admin.close()
-
-
-async def _create(admin: AIOKafkaAdminClient, topic: NewTopic) -> None:
-    try:
-        response = await admin.create_topics([topic])
-    except TopicAlreadyExistsError:
-        return
-    for error in getattr(response, "topic_errors", ()):
-        code = error[1]
-        if code not in (0, TopicAlreadyExistsError.errno):
-            raise ConfigError(
-                f"WRAPUP_KAFKA_BOOTSTRAP_SERVERS: creating topic {topic.name!r} failed "
-                f"with Kafka error {code}"
-            )
-
-
-async def _partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
-    described = await admin.describe_topics()
-    return {
-        t["topic"]: len(t["partitions"])
-        for t in described
-        if not t.get("error_code") and t.get("partitions")
-    }
+                        "they must match for the join")
+            await admin.create(missing)
+            return layout
+    except KafkaAdminError as exc:
+        raise ConfigError(f"WRAPUP_KAFKA_BOOTSTRAP_SERVERS: {exc}") from None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pytest
 
-from streams.local_kafka import TopicSpec, ensure_topics_sync, kafka_from_env
+from streams.dev.kafka import fetch_jars, kafka_from_env
+from streams.kafka.admin import TopicSpec, ensure_topics_sync
 from tests.helpers import async_wait_for, wait_for
 from tests.worker_harness import RecordingPlatform
 
@@ -42,6 +44,13 @@ def kafka_bootstrap() -> Iterator[str]:
     on first use and stopped at the end of the session."""
     with kafka_from_env() as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_jars() -> Path:
+    """The cached Kafka jars (fetched once if missing), for the Java tools runner: an
+    external broker (KAFKA_BOOTSTRAP_SERVERS) does not fetch them as a LocalKafka does."""
+    return fetch_jars()
 
 
 def _topic_prefix(node_name: str) -> str:

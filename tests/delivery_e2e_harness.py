@@ -27,12 +27,13 @@ from typing import Any, TypeVar
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.dev.simulator.bridge import Bridge, KafkaPublisher
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.distributions import fixed
+from streams.dev.simulator.platform import AuthConfig, Platform
+from streams.dev.simulator.server import PlatformServer
+from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 from streams.policy import Policy
-from streams.simulator.bridge import Bridge, KafkaPublisher
-from streams.simulator.chaos import Chaos
-from streams.simulator.distributions import fixed
-from streams.simulator.platform import AuthConfig, Platform, PlatformServer
-from streams.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 
 T = TypeVar("T")
 STATIC_TOKEN = "test-token-not-secret"  # what worker_env configures

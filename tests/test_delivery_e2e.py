@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.platform import AuthConfig, Platform
+from streams.dev.simulator.workload import Workload
 from streams.policy import Policy
-from streams.simulator.chaos import Chaos
-from streams.simulator.platform import AuthConfig, Platform
-from streams.simulator.workload import Workload
 from tests.conftest import TopicFactory
 from tests.delivery_e2e_harness import (
     PERMANENT_REASONS,

@@ -1,4 +1,4 @@
-"""The Kafka harness itself: config rendering, env handling, and a real broker end to end."""
+"""The development broker harness: config rendering, env handling, a real broker end to end."""
 
 from __future__ import annotations
 
@@ -11,23 +11,24 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaTimeoutError, UnknownTopicOrPartitionError
 
-from streams import local_kafka
-from streams.local_kafka import (
-    CONSUMER_GROUP_COMMAND,
+from streams.dev.kafka import (
     LocalKafka,
     LocalKafkaError,
-    TopicSpec,
-    describe_topic_config,
-    ensure_topics,
     external_bootstrap_servers,
     kafka_from_env,
-    render_server_properties,
-    run_kafka_tool,
 )
+from streams.dev.kafka.config import (
+    find_free_port,
+    random_cluster_id,
+    render_log4j_config,
+    render_server_properties,
+)
+from streams.kafka import tools
+from streams.kafka.admin import TopicSpec, ensure_topics_sync, probe_broker
 from tests.conftest import TopicFactory
 from tests.helpers import async_wait_for, wait_for
 
@@ -97,13 +98,13 @@ def test_server_properties_have_the_dev_settings(tmp_path: Path) -> None:
 
 
 def test_log4j_config_writes_to_the_given_file(tmp_path: Path) -> None:
-    xml = local_kafka.render_log4j_config(tmp_path / "logs" / "server.log")
+    xml = render_log4j_config(tmp_path / "logs" / "server.log")
     assert f'fileName="{tmp_path / "logs" / "server.log"}"' in xml
     assert "Console" not in xml
 
 
 def test_cluster_ids_are_kafka_uuids() -> None:
-    ids = {local_kafka._random_cluster_id() for _ in range(200)}
+    ids = {random_cluster_id() for _ in range(200)}
     assert len(ids) == 200
     for cid in ids:
         assert len(cid) == 22 and not cid.startswith("-")
@@ -146,7 +147,8 @@ def test_env_unset_starts_a_local_broker(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("WRAPUP_CACHE_DIR", str(tmp_path))
-    assert local_kafka.cache_dir() == tmp_path / f"kafka-{local_kafka.KAFKA_VERSION}"
+    assert tools.cache_dir() == tmp_path / f"kafka-{tools.KAFKA_VERSION}"
+    assert tools.jars_dir() == tools.cache_dir() / "jars"
 
 
 # --------------------------------------------------------------------------- real broker
@@ -172,30 +174,6 @@ async def test_produce_and_consume_roundtrip(
         (f"k{i}".encode(), f"v{i}".encode()) for i in range(30)
     )
     assert all(sent[k] == p for p, k, _ in got if k is not None), "key kept its partition"
-
-
-async def test_compacted_topic_config_and_idempotent_create(
-    kafka_bootstrap: str, topic_factory: TopicFactory
-) -> None:
-    topic = topic_factory(partitions=4, compact=True, config={"min.cleanable.dirty.ratio": "0.01"})
-    config = await describe_topic_config(kafka_bootstrap, topic)
-    assert config["cleanup.policy"] == "compact"
-    assert config["min.cleanable.dirty.ratio"] == "0.01"
-
-    # creating again (even with other settings) is a no-op, not an error
-    again = await ensure_topics(kafka_bootstrap, [TopicSpec(topic, partitions=1)])
-    assert again == {topic: False}
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    assert len(described["partitions"]) == 4
-
-    plain = topic_factory()
-    assert (await describe_topic_config(kafka_bootstrap, plain))["cleanup.policy"] == "delete"
 
 
 async def test_topics_are_not_auto_created(kafka_bootstrap: str) -> None:
@@ -262,43 +240,6 @@ async def test_aiokafka_produces_and_kcat_reads(
     assert proc.stdout.splitlines() == [f"k{i}=v{i}" for i in range(5)]
 
 
-async def test_consumer_group_tool_resets_offsets(
-    kafka_bootstrap: str, topic_factory: TopicFactory
-) -> None:
-    topic = topic_factory()
-    group = f"grp-{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    try:
-        for i in range(4):
-            await producer.send_and_wait(topic, f"m{i}".encode())
-    finally:
-        await producer.stop()
-    tp = TopicPartition(topic, 0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        await consumer.commit({tp: 4})
-        assert await consumer.committed(tp) == 4
-    finally:
-        await consumer.stop()
-
-    args = ["--bootstrap-server", kafka_bootstrap, "--group", group, "--topic", topic]
-    args += ["--reset-offsets", "--to-offset", "1", "--execute"]
-    proc = run_kafka_tool(CONSUMER_GROUP_COMMAND, args, timeout=120)
-    assert topic in proc.stdout
-
-    checker = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-    await checker.start()
-    try:
-        assert await checker.committed(tp) == 1
-    finally:
-        await checker.stop()
-
-
 # --------------------------------------------------------------------------- own brokers
 
 
@@ -309,9 +250,9 @@ def test_lifecycle_with_persistent_data_dir(tmp_path: Path) -> None:
         bootstrap = kafka.bootstrap_servers
         pid = kafka.pid
         assert pid is not None and kafka.is_running()
-        assert local_kafka.probe_broker(bootstrap)
+        assert probe_broker(bootstrap)
         topic = "persisted"
-        local_kafka.ensure_topics_sync(bootstrap, [TopicSpec(topic, 2)])
+        ensure_topics_sync(bootstrap, [TopicSpec(topic, 2)])
         log = wait_for(
             lambda: "started" in kafka.log_file.read_text(), timeout=30, message="log line"
         )
@@ -319,12 +260,12 @@ def test_lifecycle_with_persistent_data_dir(tmp_path: Path) -> None:
         assert kafka.stdout_file.read_text().strip() == "", "broker logs go to server.log only"
     assert not kafka.killed, "SIGTERM should have been enough"
     assert kafka.pid is None and not os.path.exists(f"/proc/{pid}")
-    assert not local_kafka.probe_broker(bootstrap, timeout=1)
+    assert not probe_broker(bootstrap, timeout=1)
     assert (data / "kraft-logs" / "meta.properties").is_file(), "given data dir is kept"
 
     # a restart on the same directory (new ports) keeps the topic
     with LocalKafka(data) as again:
-        assert local_kafka.ensure_topics_sync(again.bootstrap_servers, [TopicSpec(topic, 2)]) == {
+        assert ensure_topics_sync(again.bootstrap_servers, [TopicSpec(topic, 2)]) == {
             topic: False
         }
 
@@ -337,7 +278,7 @@ def test_start_failure_reports_the_broker_log(tmp_path: Path) -> None:
         kafka = LocalKafka(
             tmp_path / "k",
             port=taken,
-            controller_port=local_kafka.find_free_port(),
+            controller_port=find_free_port(),
             start_timeout=90,
         )
         with pytest.raises(LocalKafkaError) as info:

@@ -32,24 +32,23 @@ def test_a_hole_is_read_and_processed_in_order_before_the_record_after_it(
     caps: list[int | None] = []
 
     async def process(record: Any) -> None:
-        caps.append(worker._continuity.commit_cap((topic, 1)))
+        caps.append(worker.holes.guard.commit_cap((topic, 1)))
         seen.append(record.offset)
 
     async def run() -> None:
-        worker._continuity.restart((topic, 1), 3)  # as after Faust's seek to committed
+        worker.holes.guard.restart((topic, 1), 3)  # as after Faust's seek to committed
         try:
             for offset in (3, 4):  # processed by the agent: no hole
-                await worker._fill_any_hole(topic, 1, offset, process)
+                await worker.holes.before(topic, 1, offset, process)
             assert seen == []
-            await worker._fill_any_hole(topic, 1, 9, process)  # 5..8 were skipped
+            await worker.holes.before(topic, 1, 9, process)  # 5..8 were skipped
         finally:
-            if worker._hole_reader is not None:
-                await worker._hole_reader.stop()
+            await worker.holes.stop()
 
     asyncio.run(run())
     assert seen == [5, 6, 7, 8]
     assert caps == [5, 6, 7, 8]  # while the hole is read, nothing past it is committed
-    assert worker._continuity.commit_cap((topic, 1)) == 10
+    assert worker.holes.guard.commit_cap((topic, 1)) == 10
 
 
 def test_a_hole_at_a_quiet_partitions_tail_is_read_by_the_second_tick(
@@ -68,22 +67,21 @@ def test_a_hole_at_a_quiet_partitions_tail_is_read_by_the_second_tick(
     async def process(record: Any) -> None:
         seen.append(record.offset)
 
-    worker._process_skipped = process  # type: ignore[method-assign]
+    worker._process_record = process  # type: ignore[method-assign]
     worker._position = lambda tp: positions.get((tp.topic, tp.partition))  # type: ignore[method-assign]
 
     async def run() -> None:
-        worker._continuity.restart((topic, 1), 3)
+        worker.holes.guard.restart((topic, 1), 3)
         try:
             for offset in (3, 4):
-                await worker._fill_any_hole(topic, 1, offset, process)
+                await worker.holes.before(topic, 1, offset, process)
             await worker._fill_tail_holes(1)  # first tick: they may still be queued
             assert seen == []
-            assert worker._continuity.commit_cap((topic, 1)) == 5
+            assert worker.holes.guard.commit_cap((topic, 1)) == 5
             await worker._fill_tail_holes(1)  # second tick, no progress: a hole
         finally:
-            if worker._hole_reader is not None:
-                await worker._hole_reader.stop()
+            await worker.holes.stop()
 
     asyncio.run(run())
     assert seen == list(range(5, 12))
-    assert worker._continuity.commit_cap((topic, 1)) == 12
+    assert worker.holes.guard.commit_cap((topic, 1)) == 12

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from streams.kafka.reader import TopicReader
 from streams.outcomes import Outcome
-from streams.replay.scan import TopicReader
 
 FINAL = frozenset({Outcome.APPLIED, Outcome.ALREADY_APPLIED, Outcome.SKIPPED})
 

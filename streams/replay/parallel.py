@@ -21,10 +21,10 @@ from pathlib import Path
 
 import streams
 from streams.join import JoinRules
+from streams.kafka.reader import Span, TopicReader
 from streams.replay.errors import ReplayError
 from streams.replay.plan import Plan
 from streams.replay.progress import Progress
-from streams.replay.scan import Span, TopicReader
 from streams.replay.shard import COUNT, FRAME, PLAN, Assignment, fold, paused_gc
 
 # Below this many records per extra process, starting processes costs more than it saves.

@@ -1,10 +1,11 @@
 """The other way to replay: move the worker's consumer group back to a time.
 
 This runs Kafka's own ``kafka-consumer-groups --reset-offsets --to-datetime`` (the
-``ConsumerGroupCommand`` class of ``org.apache.kafka:kafka-tools``, on the classpath that
-:mod:`streams.local_kafka` caches), for the events topic only, so a development machine
-needs no Kafka distribution. In production the same command from any Kafka install
-does the same thing. The group must be inactive: stop every worker first.
+``ConsumerGroupCommand`` class of ``org.apache.kafka:kafka-tools``, run by
+:mod:`streams.kafka.tools` on the jars ``wrapup kafka fetch`` caches), for the events
+topic only, so a development machine needs no Kafka distribution. In production the same
+command from any Kafka install does the same thing. The group must be inactive: stop every
+worker first.
 
 It is safe because the re-consumed events meet the join table: every interaction with
 a final outcome (the worker's, or a replay's, which the worker folds in from the outcomes
@@ -25,7 +26,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from streams.local_kafka import CONSUMER_GROUP_COMMAND, LocalKafkaError, run_kafka_tool
+from streams.kafka.tools import CONSUMER_GROUP_COMMAND, KafkaToolError, run_kafka_tool
 from streams.replay.errors import ReplayError
 from streams.replay.timespec import TimeSpecError, format_time, parse_time
 
@@ -50,7 +51,7 @@ def reset_offsets(bootstrap: str, group: str, topic: str, to: float | None,
     args = reset_args(bootstrap, group, topic, to, execute=execute)
     try:
         proc = run_kafka_tool(CONSUMER_GROUP_COMMAND, args, timeout=timeout, check=False)
-    except LocalKafkaError as exc:
+    except KafkaToolError as exc:
         raise ReplayError(str(exc).splitlines()[0]) from None
     output = proc.stdout + proc.stderr
     problem = next((line.strip() for line in output.splitlines()

@@ -29,6 +29,8 @@ from aiokafka.errors import KafkaError
 
 from streams.config import ConfigError, Settings
 from streams.delivery import DeliveryJob, Dispatcher
+from streams.kafka.errors import KafkaAccessError
+from streams.kafka.reader import TopicReader
 from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
 from streams.replay.errors import ReplayError
@@ -36,7 +38,6 @@ from streams.replay.ledger import Ledger, read_ledger
 from streams.replay.parallel import ScanProcesses, processes_for
 from streams.replay.plan import Candidate
 from streams.replay.progress import NoProgress, Progress
-from streams.replay.scan import TopicReader
 from streams.replay.summary import Summary
 from streams.replay.timespec import Window, format_time
 
@@ -76,7 +77,15 @@ async def replay(
     dispatcher_factory: DispatcherFactory = _dispatcher,
 ) -> Summary:
     """Run one replay; raises :class:`ReplayError` (nothing posted) on bad input."""
-    progress = progress or NoProgress()
+    try:
+        return await _replay(settings, options, progress or NoProgress(), echo,
+                             dispatcher_factory)
+    except KafkaAccessError as exc:  # the plumbing's neutral error, told as the replay's
+        raise ReplayError(str(exc)) from None
+
+
+async def _replay(settings: Settings, options: ReplayOptions, progress: Progress,
+                  echo: Callable[[str], None], dispatcher_factory: DispatcherFactory) -> Summary:
     window = options.window
     summary = Summary(options.topic, window.since, window.until,
                       window.since - options.lookback, options.dry_run)
@@ -229,11 +238,10 @@ class _Deliverer:
         try:
             fut = await self.producer.send(self.settings.outcomes_topic, report.encode(),
                                            key=key, partition=partition)
-            if report.outcome is Outcome.FAILED:
-                await self.producer.send(
-                    self.settings.dead_letter_topic, report.encode(), key=key,
-                    headers=[("wrapup-kind", b"delivery"),
-                             ("wrapup-reason", report.reason.encode())])
+            headers = report.dead_letter_headers()
+            if headers is not None:
+                await self.producer.send(self.settings.dead_letter_topic, report.encode(),
+                                         key=key, headers=list(headers.items()))
             await fut
         except KafkaError as exc:
             self.summary.unrecorded += 1

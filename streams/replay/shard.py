@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from streams.join import JoinRules
+from streams.kafka.errors import KafkaAccessError
+from streams.kafka.reader import Span, TopicReader
 from streams.replay.errors import ReplayError
 from streams.replay.plan import Plan, Planner
 from streams.replay.progress import Progress
-from streams.replay.scan import Span, TopicReader
 
 FRAME = struct.Struct(">cQ")
 COUNT, PLAN, ERROR = b"c", b"p", b"e"
@@ -136,7 +137,7 @@ def main() -> int:
         return 0  # dismissed: the scan needed fewer processes
     try:
         kind, payload = PLAN, asyncio.run(fold_assignment(job, out)).to_bytes()
-    except ReplayError as exc:  # the parent raises it as a ReplayError
+    except (ReplayError, KafkaAccessError) as exc:  # the parent raises it as a ReplayError
         kind, payload = ERROR, str(exc).encode()
     except Exception as exc:
         traceback.print_exc()

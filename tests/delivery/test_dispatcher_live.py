@@ -15,11 +15,12 @@ import pytest
 from dispatch_fakes import settings
 
 from streams.delivery import DeliveryJob, Dispatcher
+from streams.dev.simulator.lifecycle import Timeline
+from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
+from streams.dev.simulator.scenario import default_scenario
+from streams.dev.simulator.server import PlatformServer
 from streams.outcomes import Outcome
 from streams.policy import WrapupCode
-from streams.simulator.lifecycle import Timeline
-from streams.simulator.platform import AuthConfig, InteractionInfo, Platform, PlatformServer
-from streams.simulator.scenario import default_scenario
 
 CODE = WrapupCode("wc-renewal", "Renewal - auto")
 SIM_SECRET = "live-test-secret-value"

@@ -10,7 +10,7 @@ from wsgiref.simple_server import WSGIServer
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from streams.observability.local_prometheus import LocalPrometheus, PrometheusError, render_config
+from streams.dev.prometheus import LocalPrometheus, PrometheusError, render_config
 from tests.helpers import wait_for
 
 RULES = Path(__file__).resolve().parents[2] / "grafana" / "alerts" / "wrapup-bridge.rules.yml"

@@ -21,11 +21,11 @@ import orjson
 import pytest
 import yaml
 
+from streams.dev.charts.simrun import RunSpec, SimulatedRun
+from streams.dev.prometheus import PrometheusClient
 from streams.observability import dashboards
 from streams.observability.catalogue import defined_metrics
-from streams.observability.local_prometheus import PrometheusClient
 from streams.observability.promql import metric_names, selectors
-from streams.observability.simrun import RunSpec, SimulatedRun
 from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

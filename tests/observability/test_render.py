@@ -8,10 +8,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from streams.dev.charts.cli import dashboards as dashboards_group
+from streams.dev.charts.render import fetch, render, slug
+from streams.dev.prometheus import PrometheusClient
 from streams.observability import dashboards
-from streams.observability.cli import dashboards as dashboards_group
-from streams.observability.local_prometheus import PrometheusClient
-from streams.observability.render import fetch, render, slug
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

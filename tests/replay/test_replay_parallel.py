@@ -7,13 +7,13 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.kafka.reader import Span
 from streams.replay.parallel import (
     MIN_RECORDS_PER_PROCESS,
     available_cpus,
     processes_for,
     shard,
 )
-from streams.replay.scan import Span
 
 
 def spans(*sizes: int) -> dict[int, Span]:

@@ -10,12 +10,12 @@ import sys
 import pytest
 
 from streams.join import JoinRules
+from streams.kafka.reader import Span, TopicReader
 from streams.policy import Policy, Rule, WrapupCode
 from streams.replay.errors import ReplayError
 from streams.replay.parallel import ScanProcesses
 from streams.replay.plan import Plan
 from streams.replay.progress import NoProgress
-from streams.replay.scan import Span, TopicReader
 from streams.replay.shard import ERROR, FRAME, PLAN, Assignment
 from tests.conftest import TopicFactory
 from tests.worker_harness import event, free_port, produce

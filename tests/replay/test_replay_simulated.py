@@ -25,15 +25,16 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.config import Settings
+from streams.dev.simulator.bridge import Bridge, KafkaPublisher
+from streams.dev.simulator.distributions import fixed
+from streams.dev.simulator.lifecycle import Timeline
+from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
+from streams.dev.simulator.scenario import default_scenario
+from streams.dev.simulator.server import PlatformServer
+from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 from streams.events import EventType
 from streams.replay.reset import reset_offsets
 from streams.replay.timespec import format_time
-from streams.simulator.bridge import Bridge, KafkaPublisher
-from streams.simulator.distributions import fixed
-from streams.simulator.lifecycle import Timeline
-from streams.simulator.platform import AuthConfig, InteractionInfo, Platform, PlatformServer
-from streams.simulator.scenario import default_scenario
-from streams.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 from tests.conftest import TopicFactory
 from tests.helpers import async_wait_for
 from tests.worker_harness import WorkerProcess, event, worker_env
@@ -156,7 +157,7 @@ async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
 
 
 async def test_replay_recovers_a_missed_window_exactly_once_and_a_reset_posts_nothing_twice(
-    kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path,
+    kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path, kafka_jars: Path,
 ) -> None:
     topic = topic_factory(partitions=PARTITIONS)
     sim = Sim(kafka_bootstrap, topic)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from streams.simulator.compare import BaselineConsumer, RunOptions, render, run_side
-from streams.simulator.distributions import Distribution, fixed
-from streams.simulator.workload import WorkloadParams, generate
+from streams.dev.simulator.compare import BaselineConsumer, RunOptions, run_side
+from streams.dev.simulator.distributions import Distribution, fixed
+from streams.dev.simulator.report import render
+from streams.dev.simulator.workload import WorkloadParams, generate
 
 SPEED = 4.0
 DELAY = 2.5  # simulated seconds: 0.625 s real

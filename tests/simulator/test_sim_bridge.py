@@ -9,11 +9,12 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.dev.simulator.bridge import Bridge, KafkaPublisher
+from streams.dev.simulator.lifecycle import State
+from streams.dev.simulator.platform import AuthConfig, Platform
+from streams.dev.simulator.server import PlatformServer
+from streams.dev.simulator.workload import WorkloadParams, generate
 from streams.events import Event, EventType, parse_event
-from streams.simulator.bridge import Bridge, KafkaPublisher
-from streams.simulator.lifecycle import State
-from streams.simulator.platform import AuthConfig, Platform, PlatformServer
-from streams.simulator.workload import WorkloadParams, generate
 from tests.conftest import TopicFactory
 from tests.helpers import async_wait_for
 

@@ -7,9 +7,10 @@ import time
 import httpx
 import pytest
 
-from streams.simulator.chaos import Chaos
-from streams.simulator.lifecycle import Timeline
-from streams.simulator.platform import AuthConfig, InteractionInfo, Platform, PlatformServer
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.lifecycle import Timeline
+from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
+from streams.dev.simulator.server import PlatformServer
 
 URL = "/api/v2/conversations/interactions/{}"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from streams.simulator.cli import simulate
-from streams.simulator.scenario import default_scenario
+from streams.dev.simulator.cli import simulate
+from streams.dev.simulator.scenario import default_scenario
 
 
 def test_policy_command_prints_and_writes_the_scenario_policy(tmp_path: Path) -> None:

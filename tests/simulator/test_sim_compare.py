@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from streams.simulator.compare import (
-    RunOptions,
-    WorkerConsumer,
-    judge,
-    percentile,
-    render,
-    run_side,
-)
-from streams.simulator.distributions import Distribution, fixed
-from streams.simulator.ledger import Ledger, RequestRecord, WrapupRecord
-from streams.simulator.workload import WorkloadParams, generate
+from streams.dev.simulator.compare import RunOptions, WorkerConsumer, run_side
+from streams.dev.simulator.distributions import Distribution, fixed
+from streams.dev.simulator.ledger import Ledger, RequestRecord, WrapupRecord
+from streams.dev.simulator.report import judge, percentile, render
+from streams.dev.simulator.workload import WorkloadParams, generate
 
 PATH = "/api/v2/conversations/interactions/{}/wrapup"
 

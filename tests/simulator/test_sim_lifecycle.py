@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.policy import WrapupCode
-from streams.simulator.lifecycle import (
+from streams.dev.simulator.lifecycle import (
     By,
     Lifecycle,
     PostResult,
@@ -16,6 +15,7 @@ from streams.simulator.lifecycle import (
     post_wrapup,
     settle,
 )
+from streams.policy import WrapupCode
 
 OURS = WrapupCode("wc-ours", "Ours")
 AGENT = WrapupCode("wc-agent", "Agent's")

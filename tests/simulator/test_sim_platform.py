@@ -9,17 +9,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from streams.simulator.ledger import RequestRecord
-from streams.simulator.lifecycle import State, Timeline, Transition
-from streams.simulator.platform import (
+from streams.dev.simulator.ledger import RequestRecord
+from streams.dev.simulator.lifecycle import State, Timeline, Transition
+from streams.dev.simulator.platform import (
     ALREADY_WRAPPED_MESSAGE,
     NOT_READY_MESSAGE,
     AuthConfig,
     InteractionInfo,
     Platform,
-    PlatformServer,
 )
-from streams.simulator.scenario import default_scenario
+from streams.dev.simulator.scenario import default_scenario
+from streams.dev.simulator.server import PlatformServer
 
 AUTH = AuthConfig(client_id="test-client", client_secret="test-secret", token_ttl=60.0)
 RENEWAL = {"wrapupCode": {"id": "wc-renewal", "label": "Renewal - auto"}}

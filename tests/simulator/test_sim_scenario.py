@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streams.dev.simulator.scenario import default_scenario
 from streams.policy import Policy
-from streams.simulator.scenario import default_scenario
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 

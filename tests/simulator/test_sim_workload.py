@@ -6,8 +6,8 @@ import statistics
 
 import pytest
 
-from streams.simulator.distributions import Distribution, fixed, lognormal
-from streams.simulator.workload import WorkloadParams, generate
+from streams.dev.simulator.distributions import Distribution, fixed, lognormal
+from streams.dev.simulator.workload import WorkloadParams, generate
 
 
 def test_same_seed_same_plan_and_different_seed_different_plan() -> None:

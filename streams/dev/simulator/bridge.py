@@ -1,7 +1,7 @@
 """The event bridge: drives the simulation clock and publishes lifecycle events to Kafka.
 
 For every planned interaction the bridge registers a timeline with the
-:class:`~streams.simulator.platform.Platform`, wakes up whenever one of them is due
+:class:`~streams.dev.simulator.platform.Platform`, wakes up whenever one of them is due
 for a transition, and turns each transition the platform reports (including wrap-ups
 set by our POSTs) into an event in the wire format of :mod:`streams.events`::
 
@@ -27,10 +27,10 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from streams.dev.simulator.lifecycle import State, Transition
+from streams.dev.simulator.platform import InteractionInfo, Platform
+from streams.dev.simulator.workload import EventFault, PlannedInteraction, Workload
 from streams.events import Event, EventType, encode_event
-from streams.simulator.lifecycle import State, Transition
-from streams.simulator.platform import InteractionInfo, Platform
-from streams.simulator.workload import EventFault, PlannedInteraction, Workload
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams.dev.prometheus import JOB, PrometheusClient
 from streams.observability import dashboards
 from streams.observability.dashboards import Dashboard, Panel
-from streams.observability.local_prometheus import JOB, PrometheusClient
 
 
 class ChartsUnavailable(RuntimeError):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from streams.dev.simulator.distributions import Distribution, fixed, lognormal
+from streams.dev.simulator.lifecycle import Timeline
+from streams.dev.simulator.scenario import Scenario, default_scenario
 from streams.policy import WrapupCode
-from streams.simulator.distributions import Distribution, fixed, lognormal
-from streams.simulator.lifecycle import Timeline
-from streams.simulator.scenario import Scenario, default_scenario
 
 
 @dataclass(frozen=True, slots=True)

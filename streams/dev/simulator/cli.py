@@ -21,22 +21,22 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from streams.local_kafka import kafka_from_env
-from streams.policy import Policy, PolicyError
-from streams.simulator.chaos import Chaos
-from streams.simulator.compare import (
+from streams.dev.kafka import kafka_from_env
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.compare import (
     SIDES,
     BaselineConsumer,
     Consumer,
     RunOptions,
-    SideReport,
     WorkerConsumer,
-    render,
     run_side,
 )
-from streams.simulator.distributions import Distribution, fixed
-from streams.simulator.platform import AuthConfig, InteractionInfo, Platform, PlatformServer
-from streams.simulator.workload import Workload, WorkloadParams, generate
+from streams.dev.simulator.distributions import Distribution, fixed
+from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
+from streams.dev.simulator.report import SideReport, render
+from streams.dev.simulator.server import PlatformServer
+from streams.dev.simulator.workload import Workload, WorkloadParams, generate
+from streams.policy import Policy, PolicyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DEFAULTS = WorkloadParams()
@@ -348,8 +348,8 @@ async def baseline(bootstrap_servers: str, topic: str, api_base_url: str,
                    policy_file: Path | None, client_id: str, client_secret: str, delay: float,
                    group_id: str, duration: float | None) -> None:
     """Run the seed's approach: on ended, wait DELAY, POST once, give up on 409."""
-    from streams.simulator.baseline import Baseline, BaselineConfig
-    from streams.simulator.scenario import default_scenario
+    from streams.dev.simulator.baseline import Baseline, BaselineConfig
+    from streams.dev.simulator.scenario import default_scenario
 
     try:
         policy = (Policy.from_json(policy_file.read_bytes()) if policy_file
@@ -376,7 +376,7 @@ async def baseline(bootstrap_servers: str, topic: str, api_base_url: str,
               help="write it here (default: print it)")
 def policy(out: Path | None) -> None:
     """The policy JSON matching the simulator's scenario (what the worker should load)."""
-    from streams.simulator.scenario import default_scenario
+    from streams.dev.simulator.scenario import default_scenario
 
     scenario = default_scenario()
     if out is None:

@@ -32,13 +32,15 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
-from streams.local_kafka import TopicSpec, ensure_topics_sync, find_free_port
-from streams.observability.local_prometheus import JOB, LocalPrometheus
-from streams.simulator.bridge import Bridge, KafkaPublisher
-from streams.simulator.chaos import Chaos
-from streams.simulator.platform import AuthConfig, Platform, PlatformServer
-from streams.simulator.scenario import default_scenario
-from streams.simulator.workload import WorkloadParams, generate
+from streams.dev.kafka import find_free_port
+from streams.dev.prometheus import JOB, LocalPrometheus
+from streams.dev.simulator.bridge import Bridge, KafkaPublisher
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.platform import AuthConfig, Platform
+from streams.dev.simulator.scenario import default_scenario
+from streams.dev.simulator.server import PlatformServer
+from streams.dev.simulator.workload import WorkloadParams, generate
+from streams.kafka.admin import TopicSpec, ensure_topics_sync
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import httpx
 
-from streams.observability.local_prometheus import JOB, PrometheusClient, PrometheusError
+from streams.dev.prometheus import JOB, PrometheusClient, PrometheusError
 
 
 @click.group()
@@ -39,8 +39,8 @@ def render(out_dir: Path, prometheus_url: str | None, minutes: float, job: str,
     (KAFKA_BOOTSTRAP_SERVERS, else a local one), the simulated platform with faults,
     the event bridge, a worker and a Prometheus scraping it every second, all on loopback.
     """
-    from streams.observability.render import ChartsUnavailable
-    from streams.observability.render import render as draw
+    from streams.dev.charts.render import ChartsUnavailable
+    from streams.dev.charts.render import render as draw
 
     try:
         if prometheus_url is not None:
@@ -61,10 +61,10 @@ def render(out_dir: Path, prometheus_url: str | None, minutes: float, job: str,
 
 def _simulate_and_draw(out_dir: Path, *, interactions: int, speed: float, rate_interval: str,
                        job: str) -> list[Path]:
-    from streams.local_kafka import kafka_from_env
-    from streams.observability.render import pyplot
-    from streams.observability.render import render as draw
-    from streams.observability.simrun import RunSpec, SimulatedRun
+    from streams.dev.charts.render import pyplot
+    from streams.dev.charts.render import render as draw
+    from streams.dev.charts.simrun import RunSpec, SimulatedRun
+    from streams.dev.kafka import kafka_from_env
 
     pyplot()  # fail before the run if matplotlib is missing
     spec = RunSpec(interactions=interactions, speed=speed)

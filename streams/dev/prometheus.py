@@ -9,7 +9,6 @@ readiness, and wraps the query API. Nothing here talks to anything but loopback.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,17 +20,13 @@ from typing import Any
 import httpx
 import orjson
 
+from streams.dev.kafka.config import find_free_port
+
 JOB = "wrapup-bridge"
 
 
 class PrometheusError(RuntimeError):
     """Prometheus could not start, or answered a query with an error."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def find_binary(name: str = "prometheus") -> str:
@@ -167,7 +162,7 @@ class LocalPrometheus(PrometheusClient):
         config.write_text(render_config(self.targets, job=self.job,
                                         scrape_interval=self.scrape_interval,
                                         rule_files=self.rule_files))
-        self.port = _free_port()
+        self.port = find_free_port()
         with self.log_file.open("ab") as log:
             self.proc = subprocess.Popen(
                 [find_binary(), f"--config.file={config}",

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import httpx
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
+from streams.dev.simulator.platform import TOKEN_PATH, WRAPUP_PATH
 from streams.events import Event, EventType, parse_event
 from streams.policy import Policy
-from streams.simulator.platform import TOKEN_PATH, WRAPUP_PATH
 
 log = logging.getLogger(__name__)
 

@@ -1,26 +1,29 @@
 """A bounded reader of Kafka topics: from offsets for a time up to a snapshot of the end.
 
-The end offsets are taken once, before reading, so a scan never tails a live topic: it
-reads exactly the records that existed when it started (or up to the offsets for
-``--until``) and stops. Records are handed over in large per-partition batches, in offset
-order, straight from aiokafka (no per-record copies), which is what makes a scan fast.
+The end offsets are taken once, before reading, so a read never tails a live topic: it
+reads exactly the records that existed when it started (or up to the offsets for an end
+time) and stops. Records are handed over in large per-partition batches, in offset order,
+straight from aiokafka (no per-record copies), which is what makes a scan fast. Replay
+scans its window with it; the worker reads the holes Faust leaves after a rebalance.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.replay.errors import ReplayError
+from streams.kafka.admin import Admin
+from streams.kafka.errors import KafkaAccessError, KafkaReadError, start_client
+
+__all__ = ["FETCH_MAX_BYTES", "PARTITION_FETCH_BYTES", "Batch", "KafkaReadError", "Span",
+           "TopicReader"]
 
 Batch = Callable[[int, Sequence[Any]], None]  # (partition, records) -> None
 
@@ -61,26 +64,19 @@ class TopicReader:
             fetch_max_wait_ms=100,
             check_crcs=False,
         )
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers,
-                                          client_id=f"{client_id}-admin",
-                                          request_timeout_ms=int(timeout * 1000))
+        self._admin = Admin(bootstrap_servers, client_id=f"{client_id}-admin", timeout=timeout)
         self._started = False
 
     async def start(self) -> None:
-        """Connect; :class:`ReplayError` if the broker cannot be reached."""
-        quiet = logging.getLogger("aiokafka")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)  # our one-line error says it; no traceback noise
+        """Connect; a :class:`~streams.kafka.errors.KafkaAccessError` if the broker cannot
+        be reached."""
         try:
-            await asyncio.wait_for(self._admin.start(), self.timeout)
-            await asyncio.wait_for(self._consumer.start(), self.timeout)
-        except (KafkaError, OSError, TimeoutError) as exc:
+            await self._admin.start()
+        except KafkaAccessError:
             await self._quiet_stop()
-            raise ReplayError(
-                f"cannot reach Kafka at {self.bootstrap_servers}: {type(exc).__name__}"
-            ) from None
-        finally:
-            quiet.setLevel(level)
+            raise
+        await start_client(self._consumer.start(), self._quiet_stop, self.bootstrap_servers,
+                           self.timeout, KafkaReadError)
         self._started = True
 
     async def stop(self) -> None:
@@ -96,17 +92,9 @@ class TopicReader:
             await self._admin.close()
 
     async def partitions(self, topic: str) -> list[int] | None:
-        """The topic's partitions, or None if it does not exist."""
-        try:
-            described = await asyncio.wait_for(self._admin.describe_topics([topic]),
-                                               self.timeout)
-        except (KafkaError, TimeoutError) as exc:
-            raise ReplayError(f"cannot describe {topic!r} on {self.bootstrap_servers}: "
-                              f"{type(exc).__name__}") from None
-        for doc in described:
-            if doc.get("topic") == topic and not doc.get("error_code") and doc.get("partitions"):
-                return sorted(int(p["partition"]) for p in doc["partitions"])
-        return None
+        """The topic's partitions, or None if it does not exist (describing it fails with
+        :class:`~streams.kafka.errors.KafkaAdminError`)."""
+        return await self._admin.partitions(topic)
 
     async def spans(self, topic: str, partitions: Sequence[int], start: float | None,
                     mark: float | None, end: float | None) -> dict[int, Span]:
@@ -121,7 +109,8 @@ class TopicReader:
             at_mark = await self._offsets_at(tps, mark, first, last)
             at_end = await self._offsets_at(tps, end, last, last)
         except (KafkaError, TimeoutError) as exc:
-            raise ReplayError(f"cannot read offsets of {topic!r}: {type(exc).__name__}") from None
+            raise KafkaReadError(f"cannot read offsets of {topic!r}: "
+                                 f"{type(exc).__name__}") from None
         spans = {}
         for tp in tps:
             stop = min(at_end[tp], last[tp])
@@ -144,7 +133,7 @@ class TopicReader:
                    stall_timeout: float = 30.0) -> int:
         """Read every span, calling ``on_batch(partition, records)`` in offset order.
 
-        Returns the number of records read. Raises :class:`ReplayError` when no record
+        Returns the number of records read. Raises :class:`KafkaReadError` when no record
         arrives for ``stall_timeout`` seconds while some remain (the broker went away).
         """
         c = self._consumer
@@ -158,7 +147,7 @@ class TopicReader:
             try:
                 batches = await c.getmany(*todo, timeout_ms=500)
             except KafkaError as exc:
-                raise ReplayError(f"reading {topic!r} failed: {type(exc).__name__}") from None
+                raise KafkaReadError(f"reading {topic!r} failed: {type(exc).__name__}") from None
             for tp, records in batches.items():
                 end = todo[tp].end if tp in todo else -1
                 if not records or end < 0:
@@ -174,7 +163,7 @@ class TopicReader:
                     del todo[tp]
                     c.pause(tp)
             if todo and time.monotonic() - last_progress > stall_timeout:
-                raise ReplayError(f"reading {topic!r} stalled for {stall_timeout:.0f}s "
+                raise KafkaReadError(f"reading {topic!r} stalled for {stall_timeout:.0f}s "
                                   f"with {len(todo)} partition(s) unfinished")
         c.unsubscribe()
         return total

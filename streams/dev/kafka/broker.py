@@ -1,0 +1,331 @@
+"""A real single-node Apache Kafka broker (KRaft, combined mode) as a child JVM.
+
+For development, tests and demos: ``wrapup kafka start|stop|status|fetch`` runs it from a
+terminal; tests and scripts use :func:`kafka_from_env`, which takes ``KAFKA_BOOTSTRAP_SERVERS``
+when it is set and starts a broker otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from streams.dev.kafka.config import (
+    find_free_port,
+    random_cluster_id,
+    render_log4j_config,
+    render_server_properties,
+)
+from streams.dev.kafka.jars import LocalKafkaError, fetch_jars
+from streams.kafka.admin import probe_broker
+from streams.kafka.tools import QUICK_JVM, classpath, java_binary, tail
+
+ENV_BOOTSTRAP = "KAFKA_BOOTSTRAP_SERVERS"
+
+
+def log_excerpt(path: Path, lines: int = 40) -> str:
+    """The first error lines (with their causes) and the last ``lines`` lines of a log."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    errors = [
+        line
+        for line in text.splitlines()
+        if " ERROR " in line or " FATAL " in line or line.startswith("Caused by:")
+    ][:12]
+    head = "errors:\n" + "\n".join(errors) + "\n... last lines:\n" if errors else ""
+    return head + tail(text, lines)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when this process dies.
+
+    Only used from the main thread: PDEATHSIG fires when the *thread* that forked exits.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # parent already gone between fork and prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+class LocalKafka:
+    """A single-node Kafka 4 broker (KRaft combined mode) running as a child JVM.
+
+    ``data_dir`` holds ``server.properties``, the data (``kraft-logs/``) and the broker log
+    (``logs/server.log``). Without ``data_dir`` a temporary directory is used and removed on
+    :meth:`stop`; a given ``data_dir`` is kept and reused (formatted only once).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        controller_port: int | None = None,
+        heap: str = "768m",
+        start_timeout: float = 120.0,
+        stop_timeout: float = 30.0,
+        extra_properties: Mapping[str, str] | None = None,
+    ) -> None:
+        self._given_data_dir = Path(data_dir).resolve() if data_dir is not None else None
+        self._data_dir: Path | None = self._given_data_dir
+        self.host = host
+        self._want_port = port
+        self._want_controller_port = controller_port
+        self.port: int | None = None
+        self.controller_port: int | None = None
+        self.heap = heap
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.extra_properties = dict(extra_properties or {})
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.startup_seconds: float | None = None
+        self.exit_code: int | None = None
+        self.killed = False
+
+    # ---- paths / properties
+
+    @property
+    def data_dir(self) -> Path:
+        """The broker's working directory (only known once started)."""
+        if self._data_dir is None:
+            raise LocalKafkaError("LocalKafka has not been started")
+        return self._data_dir
+
+    @property
+    def log_file(self) -> Path:
+        """The broker log written by log4j."""
+        return self.data_dir / "logs" / "server.log"
+
+    @property
+    def stdout_file(self) -> Path:
+        """The JVM's own stdout/stderr (crashes before log4j is up land here)."""
+        return self.data_dir / "logs" / "jvm.out"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port`` of the PLAINTEXT listener."""
+        if self.port is None:
+            raise LocalKafkaError("LocalKafka has not been started")
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the broker JVM while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def is_running(self) -> bool:
+        """True while the broker JVM is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    # ---- lifecycle
+
+    def start(self) -> LocalKafka:
+        """Format storage if needed, launch the JVM and wait until it answers metadata."""
+        if self.is_running():
+            return self
+        jars = fetch_jars()
+        auto_ports = self._want_port is None or self._want_controller_port is None
+        attempts = 3 if auto_ports else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(jars)
+                return self
+            except LocalKafkaError as exc:
+                port_clash = "Address already in use" in str(exc)
+                if not (port_clash and attempt < attempts):
+                    raise
+        raise LocalKafkaError("unreachable")  # pragma: no cover
+
+    def _start_once(self, jars: Path) -> None:
+        began = time.monotonic()
+        if self._data_dir is None:
+            self._data_dir = Path(tempfile.mkdtemp(prefix="wrapup-kafka-"))
+        data = self._data_dir
+        (data / "logs").mkdir(parents=True, exist_ok=True)
+        self.port = self._want_port or find_free_port(self.host)
+        self.controller_port = self._want_controller_port or find_free_port(self.host)
+        while self.controller_port == self.port:
+            self.controller_port = find_free_port(self.host)
+        props = data / "server.properties"
+        props.write_text(
+            render_server_properties(
+                host=self.host,
+                port=self.port,
+                controller_port=self.controller_port,
+                log_dirs=data / "kraft-logs",
+                extra=self.extra_properties,
+            )
+        )
+        log4j = data / "log4j2.xml"
+        log4j.write_text(render_log4j_config(self.log_file))
+        java_base = [
+            java_binary(),
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dkafka.logs.dir={data / 'logs'}",
+        ]
+        if not (data / "kraft-logs" / "meta.properties").is_file():
+            fmt = subprocess.run(
+                [
+                    *java_base,
+                    "-Xmx256m",
+                    *QUICK_JVM,
+                    "-cp",
+                    classpath(jars),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--ignore-formatted",
+                    "-t",
+                    random_cluster_id(),
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=self.start_timeout,
+                check=False,
+            )
+            if fmt.returncode != 0:
+                raise LocalKafkaError(
+                    f"kafka-storage format failed ({fmt.returncode}):\n"
+                    f"{tail(fmt.stdout + fmt.stderr)}\n--- {self.log_file}:\n"
+                    f"{log_excerpt(self.log_file)}"
+                )
+        with open(self.stdout_file, "ab") as out:
+            self._proc = subprocess.Popen(
+                [
+                    *java_base,
+                    f"-Xmx{self.heap}",
+                    "-Xms128m",
+                    "-XX:+UseG1GC",
+                    "-XX:MaxGCPauseMillis=20",
+                    "-cp",
+                    classpath(jars),
+                    "kafka.Kafka",
+                    str(props),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in a terminal reaches only our supervisor
+                preexec_fn=_die_with_parent() if _in_main_thread() else None,
+            )
+        try:
+            self._wait_ready(began)
+        except BaseException:
+            self._terminate()
+            raise
+        self.startup_seconds = time.monotonic() - began
+
+    def _wait_ready(self, began: float) -> None:
+        deadline = began + self.start_timeout
+        assert self._proc is not None and self.port is not None
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                raise LocalKafkaError(
+                    f"Kafka JVM exited with {code} during start-up.\n--- {self.log_file}:\n"
+                    f"{log_excerpt(self.log_file)}\n--- {self.stdout_file}:\n"
+                    f"{log_excerpt(self.stdout_file)}"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LocalKafkaError(
+                    f"Kafka not ready after {self.start_timeout:.0f}s.\n--- {self.log_file}:\n"
+                    f"{log_excerpt(self.log_file)}"
+                )
+            if probe_broker(self.bootstrap_servers, timeout=min(5.0, max(remaining, 0.5))):
+                return
+            time.sleep(0.2)
+
+    def _terminate(self) -> int | None:
+        proc = self._proc
+        if proc is None:
+            return None
+        self.killed = False
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.killed = True
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait(timeout=30)
+        self._proc = None
+        self.exit_code = proc.returncode
+        return proc.returncode
+
+    def stop(self) -> None:
+        """SIGTERM the JVM, SIGKILL it after ``stop_timeout``; remove a temporary data dir.
+
+        Afterwards ``exit_code`` holds the JVM's exit status and ``killed`` whether SIGKILL
+        was needed.
+        """
+        self._terminate()
+        if self._given_data_dir is None and self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)
+            self._data_dir = None
+
+    def __enter__(self) -> LocalKafka:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self.port}" if self.port else "not started"
+        return f"<LocalKafka {where} pid={self.pid}>"
+
+
+def external_bootstrap_servers(environ: Mapping[str, str] | None = None) -> str | None:
+    """``KAFKA_BOOTSTRAP_SERVERS`` if set to something non-blank, else ``None``."""
+    value = (os.environ if environ is None else environ).get(ENV_BOOTSTRAP, "").strip()
+    return value or None
+
+
+@contextlib.contextmanager
+def kafka_from_env(**local_kwargs: Any) -> Iterator[str]:
+    """Yield bootstrap servers: ``KAFKA_BOOTSTRAP_SERVERS`` if set (nothing is started),
+    else those of a :class:`LocalKafka` started for the block and stopped afterwards."""
+    external = external_bootstrap_servers()
+    if external is not None:
+        yield external
+        return
+    with LocalKafka(**local_kwargs) as kafka:
+        yield kafka.bootstrap_servers

@@ -1,0 +1,402 @@
+"""The Faust worker: a thin shell that feeds Kafka records to the pure join.
+
+One agent (concurrency 1, faust-streaming #606) consumes, co-partitioned:
+
+* the events topic (or its re-keyed copy) — platform events, via :func:`join.decide`;
+* the outcomes topic — final delivery reports, via :func:`join.record_outcome`;
+* the ticks topic — one tick per partition every few seconds, via :func:`join.expire`,
+  so deadlines fire and tail holes are found even when a partition is quiet, and the
+  table is only ever written inside stream iteration.
+
+:class:`JoinWorker` wires the app and coordinates, per record: ingest
+(:mod:`.ingest`), continuity (:mod:`.holes`), the pure transition, the table write and
+what the decision asks for — a delivery (:mod:`.supervision`) or a published outcome.
+A decision to post is written to the changelog-backed table as DISPATCHING and its
+delivery waits for that write's acknowledgement before any HTTP request; offsets are
+committed only as :mod:`.commits` allows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import faust
+import orjson
+from faust.types import TP
+
+from streams import metrics, platforms
+from streams.config import Settings
+from streams.delivery import Dispatcher
+from streams.join import (
+    Action,
+    InteractionState,
+    Status,
+    Step,
+    decide,
+    expire,
+    record_outcome,
+)
+from streams.logs import log_outcome
+from streams.outcomes import DeliveryReport, Outcome
+from streams.schedule import ExpiryIndex
+from streams.topics import TopicLayout
+from streams.web import HealthState, WebServer
+from streams.worker.commits import CommitProtocol
+from streams.worker.holes import HoleFiller, consumer_position
+from streams.worker.ingest import Ingest, Where
+from streams.worker.supervision import DeliverySupervisor
+from streams.worker.tracking import AckTracker
+
+log = logging.getLogger("wrapup.worker")
+
+TICK_KEY = b"tick"
+_RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
+                        "key_serializer": "raw", "value_serializer": "raw"}
+
+
+def encode_state(state: InteractionState) -> bytes:
+    """Table value of a state."""
+    return orjson.dumps(state.to_dict())
+
+
+def decode_state(raw: bytes | None) -> InteractionState | None:
+    """Inverse of :func:`encode_state` (None for a missing entry)."""
+    return None if raw is None else InteractionState.from_dict(orjson.loads(raw))
+
+
+class JoinWorker:
+    """Builds the Faust app and owns its per-process runtime state."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        layout: TopicLayout,
+        *,
+        dispatcher_factory: Callable[[Settings], Dispatcher] = Dispatcher.from_settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.layout = layout
+        self.rules = settings.join_rules()
+        self.clock = clock
+        self.platform = platforms.load(settings)
+        self.tracker = AckTracker()
+        self.holes = HoleFiller(settings, layout.outcomes)
+        self.commits = CommitProtocol(self.tracker, self.holes.guard)
+        self.deliveries = DeliverySupervisor(settings, self.rules, self._load, self._publish,
+                                             dispatcher_factory)
+        self._started = False  # set by the first timer tick: the app is running
+        self._index = ExpiryIndex()
+        self._status_counts: dict[int, Counter[Status]] = {}
+        self.health = HealthState()
+        self.app = self._build_app()
+
+    # ------------------------------------------------------------------ wiring
+    def _build_app(self) -> faust.App:
+        s, layout = self.settings, self.layout
+        servers = [f"kafka://{srv.strip()}" for srv in s.kafka_bootstrap_servers.split(",")]
+        app = faust.App(
+            s.app_id,
+            broker=servers,
+            store="memory://" if s.store == "memory" else "rocksdb://",
+            datadir=str(s.data_dir),
+            web_enabled=False,
+            topic_partitions=layout.partitions,
+            topic_replication_factor=s.replication_factor,
+            consumer_auto_offset_reset=s.auto_offset_reset,
+            producer_acks=-1,
+            producer_linger=0.005,  # batch changelog writes: ack round trips bound throughput
+            broker_session_timeout=s.session_timeout,
+            broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
+            # Static membership: a worker restarted with the same ID (a pod of a
+            # StatefulSet) gets its partitions back at once instead of waiting out the
+            # dead member's session; see k8s/README.md.
+            consumer_group_instance_id=s.group_instance_id,
+            stream_wait_empty=False,
+            # A standby copy promoted on failover missed the last changelog writes of the
+            # dead owner in CI (pairs never completed); full recovery from the changelog
+            # on takeover is slower but complete (the table is bounded by its TTLs).
+            table_standby_replicas=0,
+        )
+        self.table = app.Table(
+            "interactions", default=None, partitions=layout.partitions,
+            key_type=bytes, value_type=bytes,
+        )
+        self.outcomes_topic = app.topic(layout.outcomes, partitions=layout.partitions, **_RAW)
+        self.ticks_topic = app.topic(layout.ticks, partitions=layout.partitions, **_RAW)
+        self.dead_letter_topic = app.topic(layout.dead_letter, **_RAW)
+        rekeyed = (app.topic(layout.rekeyed, partitions=layout.partitions, **_RAW)
+                   if layout.rekeyed else None)
+        self.ingest = Ingest(self.platform.events, self.tracker, self.dead_letter_topic,
+                             check_keys=rekeyed is None, rekeyed_topic=rekeyed)
+        source = app.topic(layout.join_source, layout.outcomes, layout.ticks, **_RAW)
+
+        async def join(stream: faust.StreamT[bytes]) -> None:
+            async for record in stream.events():
+                await self.handle(record.message.topic, record.message.partition,
+                                  record.key, record.value, record.message.offset)
+
+        app.agent(source, name="join", concurrency=1)(join)
+
+        if rekeyed is not None:
+            async def rekey(stream: faust.StreamT[bytes]) -> None:
+                async for record in stream.events():
+                    message = record.message
+                    await self.holes.before(message.topic, message.partition,
+                                            message.offset, self.ingest.forward_record)
+                    await self.ingest.forward(Where(message.topic, message.partition),
+                                              record.value)
+
+            app.agent(app.topic(layout.events, **_RAW), name="rekey", concurrency=1)(rekey)
+
+        app.timer(s.tick_interval)(self._tick_all_partitions)
+        app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
+        app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
+        app.on_before_shutdown.connect(cast(Any, self._on_shutdown))
+        self.web = WebServer(s.web_host, s.web_port, self.health)
+        self.health.is_ready = self._is_ready
+        return app
+
+    def _is_ready(self) -> bool:
+        recovery = getattr(self.app.tables, "recovery", None)
+        in_recovery = bool(getattr(recovery, "in_recovery", False))
+        return self._started and not self.app.rebalancing and not in_recovery
+
+    # ----------------------------------------------------------- agent input
+    async def handle(self, topic: str, partition: int, key: bytes | None,
+                     value: bytes | None, offset: int | None = None) -> None:
+        """Process one record of the join agent's source (inside stream iteration)."""
+        if topic == self.layout.ticks:
+            await self._on_tick(partition, self.clock())
+            return
+        if offset is not None:
+            await self.holes.before(topic, partition, offset, self._process_record)
+        await self._process(topic, partition, key, value, offset)
+
+    async def _process_record(self, record: Any) -> None:
+        """A record read to fill a hole."""
+        await self._process(record.topic, record.partition, record.key, record.value,
+                            record.offset)
+
+    async def _process(self, topic: str, partition: int, key: bytes | None,
+                       value: bytes | None, offset: int | None) -> None:
+        now = self.clock()
+        if topic == self.layout.outcomes:
+            await self._on_outcome(partition, key, value, now)
+            if offset is not None:
+                self.deliveries.outcome_processed(partition, offset)
+            return
+        for event in await self.ingest.decode(Where(topic, partition), value, key):
+            skew = now - event.occurred_at
+            if abs(skew) > self.settings.clock_skew_warn:
+                metrics.EVENTS_CLOCK_SKEWED.labels("past" if skew > 0 else "future").inc()
+            ikey = event.interaction_id.encode()
+            await self._apply(ikey, partition, self._load(ikey),
+                              functools.partial(decide, event=event, now=now,
+                                                rules=self.rules), now)
+
+    async def _on_outcome(self, partition: int, key: bytes | None, value: bytes | None,
+                          now: float) -> None:
+        if key is None or value is None:
+            return
+        try:
+            report = DeliveryReport.decode(value)
+        except ValueError:
+            log.warning("malformed outcome record ignored", extra={"partition": partition})
+            return
+        await self._apply(key, partition, self._load(key),
+                          lambda st: record_outcome(st, report, now, self.rules), now)
+
+    async def _on_tick(self, partition: int, now: float) -> None:
+        if not self._index.is_built(partition):
+            await self._rebuild_partition(partition, now)
+        await self._fill_tail_holes(partition)
+        committed = getattr(self.app.consumer, "_committed_offset", {}).get(
+            TP(self.layout.outcomes, partition))
+        self.deliveries.maybe_resume(partition, committed, now)
+        for key in self._index.pop_due(partition, now):
+            state = self._load(key)
+            if state is None or state.partition != partition:
+                continue
+            await self._apply(key, partition, state,
+                              lambda st: expire(_present(st), now, self.rules), now)
+        metrics.PENDING.set(sum(c[Status.PENDING] for c in self._status_counts.values()))
+        for status in Status:
+            metrics.TABLE_ENTRIES.labels(status.value).set(
+                sum(c[status] for c in self._status_counts.values()))
+
+    async def _fill_tail_holes(self, partition: int) -> None:
+        """Each of the partition's sources: records the consumer moved past but the join
+        never saw, with no later record to reveal them (see :mod:`streams.continuity`)."""
+        sources: list[tuple[str, Callable[[Any], Awaitable[None]]]] = [
+            (self.layout.join_source, self._process_record),
+            (self.layout.outcomes, self._process_record),
+        ]
+        if self.layout.rekeyed:
+            sources.append((self.layout.events, self.ingest.forward_record))
+        for topic, process in sources:
+            tp = TP(topic, partition)
+            await self.holes.tail(topic, partition, self._position(tp), process)
+
+    def _position(self, tp: TP) -> int | None:
+        return consumer_position(self.app.consumer, tp)
+
+    async def _rebuild_partition(self, partition: int, now: float) -> None:
+        """First tick after an assignment: index the partition; the open deliveries it
+        inherited resume once the outcomes written before now are processed."""
+        entries: list[tuple[bytes, float]] = []
+        counts: Counter[Status] = Counter()
+        inherited: list[bytes] = []
+        for key, raw in list(self.table.items()):
+            state = decode_state(raw)
+            if state is None or state.partition != partition:
+                continue
+            entries.append((key, state.expires_at))
+            counts[state.status] += 1
+            if state.status is Status.DISPATCHING:
+                inherited.append(key)
+        self._index.rebuild(partition, entries)
+        self._status_counts[partition] = counts
+        tp = TP(self.layout.outcomes, partition)
+        end: int | None
+        try:
+            end = (await self.app.consumer.highwaters(tp))[tp]
+        except Exception:
+            log.warning("outcomes end offset unknown: resuming at once",
+                        extra={"partition": partition}, exc_info=True)
+            end = None
+        self.deliveries.inherit(partition, inherited, end, now)
+
+    # ------------------------------------------------------------ transitions
+    def _load(self, key: bytes) -> InteractionState | None:
+        return decode_state(self.table.get(key))
+
+    async def _apply(self, key: bytes, partition: int, old: InteractionState | None,
+                     transition: Callable[[InteractionState | None], Step], now: float) -> None:
+        step = transition(old)
+        decision, state = step.decision, step.state
+        metrics.JOIN_DECISIONS.labels(decision.action.value, decision.reason).inc()
+        if state is not None and state.partition != partition:
+            state = state._replace(partition=partition)
+        changelog: Awaitable[Any] | None = None
+        if state != old:
+            self._count(partition, old, state)
+            # The delivery of a POST decision awaits this write's acknowledgement.
+            changelog = self._write(key, partition, state)
+            if state is not None:
+                self._index.schedule(partition, key, state.expires_at)
+        if decision.action is Action.POST and state is not None:
+            metrics.PAIRS_COMPLETED.inc()
+            if old is not None:
+                metrics.PAIRING_WAIT.observe(max(0.0, now - old.first_seen_at))
+            self.deliveries.start(key, state, changelog, readback_first=False)
+        elif decision.action is Action.CANCEL:
+            self.deliveries.cancel(key)
+        elif decision.action is Action.PUBLISH and decision.report is not None:
+            if decision.report.outcome is Outcome.EXPIRED:
+                metrics.EXPIRED.labels(decision.report.reason).inc()
+            await self._publish(key, partition, decision.report, state)
+
+    def _write(self, key: bytes, partition: int,
+               state: InteractionState | None) -> Awaitable[Any]:
+        """Set (or delete) a table entry and send it to the changelog, tracked until acked
+        (commits wait for it: :mod:`.commits`)."""
+        if state is None:
+            self.table.data.pop(key, None)
+            value = None
+        else:
+            value = encode_state(state)
+            self.table.data[key] = value
+        fut: Awaitable[Any] = self.tracker.track(
+            self.table.send_changelog(partition, key, value))
+        return fut
+
+    def _count(self, partition: int, old: InteractionState | None,
+               new: InteractionState | None) -> None:
+        counts = self._status_counts.setdefault(partition, Counter())
+        if old is not None:
+            counts[old.status] -= 1
+        if new is not None:
+            counts[new.status] += 1
+
+    async def _publish(self, key: bytes, partition: int, report: DeliveryReport,
+                       state: InteractionState | None) -> None:
+        """Send a final outcome to the ledger (and dead-letter failures); wait for the ack."""
+        metrics.OUTCOMES.labels(report.outcome.value, report.reason).inc()
+        log_outcome(report, campaign_id=state.campaign_id if state else None,
+                    queue_id=state.queue_id if state else None)
+        fut = await self.outcomes_topic.send(key=key, value=report.encode(),
+                                             partition=partition)
+        headers = report.dead_letter_headers()
+        if headers is not None:
+            metrics.DEAD_LETTERS.labels("delivery", report.reason).inc()
+            await self.tracker.send(self.dead_letter_topic, key=key, value=report.encode(),
+                                    headers=headers)
+        await fut
+
+    # ---------------------------------------------------------- lifecycle
+    async def _tick_all_partitions(self) -> None:
+        """Timer: one tick per assigned partition, plus lag and readiness gauges."""
+        self._started = True
+        assigned = self.app.consumer.assignment()
+        now = self.clock()
+        for tp in assigned:
+            if tp.topic == self.layout.ticks:
+                await self.ticks_topic.send(key=TICK_KEY, value=repr(now).encode(),
+                                            partition=tp.partition)
+        for tp in assigned:
+            if tp.topic == self.layout.join_source:
+                self._observe_lag(tp)
+        metrics.READY.set(1 if self._is_ready() else 0)
+
+    def _observe_lag(self, tp: TP) -> None:
+        consumer = self.app.consumer
+        with contextlib.suppress(Exception):
+            high = consumer.highwater(tp)
+            committed = getattr(consumer, "_committed_offset", {}).get(tp)
+            if high is not None:
+                lag = high - (committed if committed is not None else 0)
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, lag))
+
+    async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
+        metrics.READY.set(0)
+
+    async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        self.commits.install(self.app.consumer)
+        self.holes.install(self.app.consumer, {self.layout.join_source,
+                                               self.layout.outcomes, self.layout.events})
+        metrics.REBALANCES.inc()
+        mine = {tp.partition for tp in assigned if tp.topic == self.layout.join_source}
+        lost = [p for p in list(self._status_counts) if p not in mine]
+        self._index.forget(set(self._status_counts) | set(mine))
+        for p in lost:
+            self._status_counts.pop(p, None)
+        self.deliveries.on_assigned(mine, lost)
+        self.holes.forget()  # reading restarts from the committed offsets
+
+    async def _on_shutdown(self, sender: Any, **_: Any) -> None:
+        self._leave_group_on_close()
+        await self.deliveries.drain()
+        await self.holes.stop()
+        await self.web.stop()
+
+
+    def _leave_group_on_close(self) -> None:
+        """A graceful stop (SIGTERM: a rolling update, a scale-in, an operator) hands the
+        partitions on at once: the consumer leaves the group when it closes, which Kafka
+        skips for static members (they would wait out their session). A crash still
+        leaves the member in place, for its restart to take over without a rebalance."""
+        with contextlib.suppress(Exception):  # not started, or aiokafka internals moved
+            consumer: Any = self.app.consumer
+            consumer._thread._ensure_consumer()._coordinator._group_instance_id = None
+
+
+def _present(state: InteractionState | None) -> InteractionState:
+    assert state is not None
+    return state
