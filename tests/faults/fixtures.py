@@ -27,11 +27,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.partitioner import DefaultPartitioner
 
+from streams.dev.simulator.bridge import Publisher
+from streams.dev.simulator.platform import Platform
+from streams.dev.simulator.workload import Workload
 from streams.events import EventType
 from streams.policy import Policy
-from streams.simulator.bridge import Publisher
-from streams.simulator.platform import Platform
-from streams.simulator.workload import Workload
 from tests.delivery_e2e_harness import Expectation, Simulator, Tail, Verdict, judge, unsettled
 from tests.helpers import wait_for
 from tests.worker_harness import WorkerProcess, free_port, worker_env

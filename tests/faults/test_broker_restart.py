@@ -1,7 +1,7 @@
 """Issue 11, case 3: the broker stopped for at least 8 s and started again, mid-run.
 
 This case needs a broker of its own, whatever ``KAFKA_BOOTSTRAP_SERVERS`` says: a
-:class:`~streams.local_kafka.LocalKafka` on its own data dir and fixed ports (shared by
+:class:`~streams.dev.kafka.LocalKafka` on its own data dir and fixed ports (shared by
 the two variants of this module), stopped (SIGTERM) and started again on the same port
 and data dir. The worker, the simulator's bridge and the outcomes tail ride it out.
 Variants: the stop in the middle of the traffic, and the stop once every event has been
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.local_kafka import LocalKafka, TopicSpec, ensure_topics_sync, find_free_port
-from streams.simulator.chaos import Chaos
-from streams.simulator.workload import Workload
+from streams.dev.kafka import LocalKafka, find_free_port
+from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.workload import Workload
+from streams.kafka.admin import TopicSpec, ensure_topics_sync
 from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (
     FaultWorker,

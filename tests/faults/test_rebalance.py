@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streams.simulator.workload import Workload
+from streams.dev.simulator.workload import Workload
 from tests.conftest import TopicFactory
 from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streams.simulator.chaos import Chaos
+from streams.dev.simulator.chaos import Chaos
 from tests.conftest import TopicFactory
 from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (

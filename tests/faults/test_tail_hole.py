@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
+from streams.dev.simulator.lifecycle import Timeline
+from streams.dev.simulator.platform import InteractionInfo
+from streams.dev.simulator.workload import PlannedInteraction
 from streams.events import Event, EventType, encode_event
-from streams.simulator.lifecycle import Timeline
-from streams.simulator.platform import InteractionInfo
-from streams.simulator.workload import PlannedInteraction
 from tests.conftest import TopicFactory
 from tests.delivery_e2e_harness import Expectation, Simulator, make_workload
 from tests.faults.fixtures import (
