@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from streams.dev.kafka import kafka_from_env  # noqa: E402
 from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
-from tests.worker_harness import RecordingPlatform, WorkerProcess, event, worker_env  # noqa: E402
+from tests.worker.fixtures import RecordingPlatform, WorkerProcess, event, worker_env  # noqa: E402
 
 DEADLINE_SECONDS = 900.0
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -42,7 +42,7 @@ from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
 from streams.kafka.reader import FETCH_MAX_BYTES, PARTITION_FETCH_BYTES  # noqa: E402
 from streams.replay.run import ReplayOptions, replay  # noqa: E402
 from streams.replay.timespec import Window  # noqa: E402
-from tests.worker_harness import DEFAULT_POLICY  # noqa: E402
+from tests.worker.fixtures import DEFAULT_POLICY  # noqa: E402
 
 DEADLINE_SECONDS = 600.0
 

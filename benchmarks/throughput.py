@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from streams.dev.kafka import kafka_from_env  # noqa: E402
 from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
-from tests.worker_harness import RecordingPlatform, WorkerProcess, worker_env  # noqa: E402
+from tests.worker.fixtures import RecordingPlatform, WorkerProcess, worker_env  # noqa: E402
 
 DEADLINE_SECONDS = 900.0
 

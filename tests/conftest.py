@@ -13,7 +13,7 @@ import pytest
 from streams.dev.kafka import fetch_jars, kafka_from_env
 from streams.kafka.admin import TopicSpec, ensure_topics_sync
 from tests.helpers import async_wait_for, wait_for
-from tests.worker_harness import RecordingPlatform
+from tests.worker.fixtures import RecordingPlatform
 
 __all__ = ["TopicFactory", "async_wait_for", "wait_for"]
 

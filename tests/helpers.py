@@ -6,7 +6,10 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar, overload
+
+REPO = Path(__file__).resolve().parents[1]  # the repository root
 
 T = TypeVar("T")
 

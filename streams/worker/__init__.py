@@ -5,10 +5,12 @@
 * :mod:`.holes` — the continuity guard's shell: restarts, holes, tail holes;
 * :mod:`.commits` — the commit protocol, its steps in order;
 * :mod:`.supervision` — deliveries as bounded tasks: slots, resume, drain;
-* :mod:`.tracking` — sends the commits wait for.
+* :mod:`.tracking` — sends the commits wait for;
+* :mod:`.table` — the table's value encoding.
 """
 
-from streams.worker.app import JoinWorker, decode_state, encode_state
+from streams.worker.app import JoinWorker
 from streams.worker.supervision import DRAIN_SECONDS
+from streams.worker.table import decode_state, encode_state
 
 __all__ = ["DRAIN_SECONDS", "JoinWorker", "decode_state", "encode_state"]

@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import faust
-import orjson
 from faust.types import TP
 
 from streams import metrics, platforms
@@ -51,6 +50,7 @@ from streams.worker.commits import CommitProtocol
 from streams.worker.holes import HoleFiller, consumer_position
 from streams.worker.ingest import Ingest, Where
 from streams.worker.supervision import DeliverySupervisor
+from streams.worker.table import decode_state, encode_state
 from streams.worker.tracking import AckTracker
 
 log = logging.getLogger("wrapup.worker")
@@ -58,16 +58,6 @@ log = logging.getLogger("wrapup.worker")
 TICK_KEY = b"tick"
 _RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                         "key_serializer": "raw", "value_serializer": "raw"}
-
-
-def encode_state(state: InteractionState) -> bytes:
-    """Table value of a state."""
-    return orjson.dumps(state.to_dict())
-
-
-def decode_state(raw: bytes | None) -> InteractionState | None:
-    """Inverse of :func:`encode_state` (None for a missing entry)."""
-    return None if raw is None else InteractionState.from_dict(orjson.loads(raw))
 
 
 class JoinWorker:

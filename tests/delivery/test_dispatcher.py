@@ -9,7 +9,13 @@ from email.utils import format_datetime
 import httpx
 import orjson
 import pytest
-from dispatch_fakes import (
+from prometheus_client import REGISTRY
+
+from streams.delivery import ApiError, DeliveryJob
+from streams.delivery.dispatcher import READBACK_TRIES
+from streams.outcomes import Outcome
+from streams.policy import WrapupCode
+from tests.delivery.fixtures import (
     CODE,
     START,
     STATIC_TOKEN,
@@ -22,12 +28,6 @@ from dispatch_fakes import (
     oauth_env,
     reply,
 )
-from prometheus_client import REGISTRY
-
-from streams.delivery import ApiError, DeliveryJob
-from streams.delivery.dispatcher import READBACK_TRIES
-from streams.outcomes import Outcome
-from streams.policy import WrapupCode
 
 
 def job(deadline: float = START + 120, **kw: object) -> DeliveryJob:

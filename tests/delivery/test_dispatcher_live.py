@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from dispatch_fakes import settings
 
 from streams.delivery import DeliveryJob, Dispatcher
 from streams.dev.simulator.lifecycle import Timeline
@@ -21,6 +20,7 @@ from streams.dev.simulator.scenario import default_scenario
 from streams.dev.simulator.server import PlatformServer
 from streams.outcomes import Outcome
 from streams.policy import WrapupCode
+from tests.delivery.fixtures import settings
 
 CODE = WrapupCode("wc-renewal", "Renewal - auto")
 SIM_SECRET = "live-test-secret-value"

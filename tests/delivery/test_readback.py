@@ -5,7 +5,14 @@ from __future__ import annotations
 import httpx
 import orjson
 import pytest
-from dispatch_fakes import (
+
+from streams import platforms
+from streams.delivery import ApiError, DeliveryJob
+from streams.delivery.api import Exchange
+from streams.delivery.readback import ReadBack, Reading, reading_of
+from streams.outcomes import Outcome
+from streams.platforms import WrapupView
+from tests.delivery.fixtures import (
     CODE,
     START,
     FakePlatform,
@@ -17,13 +24,6 @@ from dispatch_fakes import (
     reply,
     settings,
 )
-
-from streams import platforms
-from streams.delivery import ApiError, DeliveryJob
-from streams.delivery.api import Exchange
-from streams.delivery.readback import ReadBack, Reading, reading_of
-from streams.outcomes import Outcome
-from streams.platforms import WrapupView
 
 GENERIC = platforms.load(settings()).api
 WRAPPED = WrapupView(True, "c", False, "wrapped")

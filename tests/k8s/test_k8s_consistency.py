@@ -17,7 +17,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-from k8s_render import (
+
+from streams.config import VARIABLES, Settings
+from streams.topics import TopicLayout
+from tests.k8s.k8s_render import (
     K8S,
     OVERLAYS,
     Doc,
@@ -29,9 +32,6 @@ from k8s_render import (
     render,
     workloads,
 )
-
-from streams.config import VARIABLES, Settings
-from streams.topics import TopicLayout
 
 DECLARED = {v.name: v for v in VARIABLES}
 

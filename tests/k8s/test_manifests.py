@@ -19,7 +19,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from k8s_render import (
+
+from tests.k8s.k8s_render import (
     K8S,
     OVERLAYS,
     ROOT,

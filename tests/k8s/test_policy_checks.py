@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_render import (
+
+from tests.k8s.k8s_render import (
     DOCKERFILE,
     OVERLAYS,
     ROOT,

@@ -10,7 +10,7 @@ from streams.config import Settings
 from streams.join import InteractionState, Status
 from streams.outcomes import DeliveryReport, Outcome
 from streams.worker.supervision import DeliverySupervisor
-from tests.worker_harness import worker_env
+from tests.worker.fixtures import worker_env
 
 
 class FakeDispatcher:

@@ -6,12 +6,12 @@ import asyncio
 
 import httpx
 import pytest
-from dispatch_fakes import CODE, START, FakePlatform, VirtualTime, make, oauth_env, reply
 from prometheus_client import REGISTRY
 
 from streams.delivery import DeliveryJob
 from streams.delivery.bearer import BearerAuth
 from streams.outcomes import Outcome
+from tests.delivery.fixtures import CODE, START, FakePlatform, VirtualTime, make, oauth_env, reply
 
 
 class Tokens:

@@ -37,7 +37,7 @@ from streams.replay.reset import reset_offsets
 from streams.replay.timespec import format_time
 from tests.conftest import TopicFactory
 from tests.helpers import async_wait_for
-from tests.worker_harness import WorkerProcess, event, worker_env
+from tests.worker.fixtures import WorkerProcess, event, worker_env
 
 TOKEN = "sim-static-token-not-secret"
 SPEED = 10.0  # simulated seconds per real second

@@ -26,9 +26,8 @@ import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tests.helpers import wait_for
+from tests.helpers import REPO, wait_for
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_POLICY = {
     "rules": [
         {"campaign": "c-renewals", "code": {"id": "wc-renewal", "label": "Renewal - auto"}},

@@ -12,7 +12,7 @@ from streams.config import Settings
 from streams.topics import TopicLayout
 from streams.worker import JoinWorker
 from tests.conftest import TopicFactory
-from tests.worker_harness import event, produce, worker_env
+from tests.worker.fixtures import event, produce, worker_env
 
 
 def make_worker(bootstrap: str, topic: str, tmp_path: Path) -> JoinWorker:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streams.dev.simulator.scenario import default_scenario
 from streams.policy import Policy
+from tests.helpers import REPO
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
+EXAMPLE = REPO / "examples" / "policy.json"
 
 
 def test_examples_policy_is_the_default_scenario_policy() -> None:

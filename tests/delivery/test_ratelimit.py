@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from dispatch_fakes import CODE, START, FakePlatform, VirtualTime, make, reply
 
 from streams.delivery import DeliveryJob
 from streams.delivery.ratelimit import RateLimiter
+from tests.delivery.fixtures import CODE, START, FakePlatform, VirtualTime, make, reply
 
 
 class Clock:

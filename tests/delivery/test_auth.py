@@ -7,7 +7,11 @@ import base64
 
 import httpx
 import pytest
-from dispatch_fakes import (
+
+from streams.delivery import DeliveryJob
+from streams.delivery.auth import ClientCredentials, StaticToken, TokenError
+from streams.outcomes import Outcome
+from tests.delivery.fixtures import (
     CODE,
     SECRET,
     START,
@@ -17,10 +21,6 @@ from dispatch_fakes import (
     oauth_env,
     reply,
 )
-
-from streams.delivery import DeliveryJob
-from streams.delivery.auth import ClientCredentials, StaticToken, TokenError
-from streams.outcomes import Outcome
 
 
 def jobs(n: int) -> list[DeliveryJob]:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.outcomes import DeliveryReport, Outcome
 from tests.conftest import TopicFactory
-from tests.worker_harness import (
+from tests.worker.fixtures import (
     RecordingPlatform,
     WorkerProcess,
     event,

@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 from streams.cli import main
 from streams.dev.kafka import find_free_port
 from streams.kafka.tools import KAFKA_VERSION
-from tests.helpers import wait_for
+from tests.helpers import REPO, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 FAKE_MVN = """#!/bin/sh
 echo "$@" >> "{calls}"

@@ -6,7 +6,11 @@ import logging
 
 import httpx
 import pytest
-from dispatch_fakes import (
+from prometheus_client import REGISTRY, generate_latest
+
+from streams.delivery import ApiError, DeliveryJob
+from streams.delivery.auth import TokenError
+from tests.delivery.fixtures import (
     CODE,
     SECRET,
     START,
@@ -22,10 +26,6 @@ from dispatch_fakes import (
     reply,
     settings,
 )
-from prometheus_client import REGISTRY, generate_latest
-
-from streams.delivery import ApiError, DeliveryJob
-from streams.delivery.auth import TokenError
 
 SECRETS = (SECRET, TOKEN_PREFIX, STATIC_TOKEN)
 ECHO = {"error": "invalid_client", "error_description": f"bad secret {SECRET}"}

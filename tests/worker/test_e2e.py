@@ -2,7 +2,7 @@
 
 Every run plays a seeded workload of >= 1,000 interactions through the simulator's event
 bridge (time compressed 20x: transition median 50 ms, 150 interactions/s) and judges the
-result by the simulator's ledger (see :func:`tests.delivery_e2e_harness.judge`): each
+result by the simulator's ledger (see :func:`tests.worker.simulated.judge`): each
 eligible interaction wrapped exactly once, by us unless the agent or the platform did it
 first, nothing of ours on any other interaction, and no POST after ours was applied.
 """
@@ -24,7 +24,9 @@ from streams.dev.simulator.platform import AuthConfig, Platform
 from streams.dev.simulator.workload import Workload
 from streams.policy import Policy
 from tests.conftest import TopicFactory
-from tests.delivery_e2e_harness import (
+from tests.helpers import wait_for
+from tests.worker.fixtures import WorkerProcess, free_port, worker_env
+from tests.worker.simulated import (
     PERMANENT_REASONS,
     Expectation,
     Simulator,
@@ -35,8 +37,6 @@ from tests.delivery_e2e_harness import (
     percentiles,
     unsettled,
 )
-from tests.helpers import wait_for
-from tests.worker_harness import WorkerProcess, free_port, worker_env
 
 SETTLE_TIMEOUT = 90.0
 BOGUS_RULE = {"campaign": "c-survey", "queue": "q-support",

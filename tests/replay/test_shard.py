@@ -18,7 +18,7 @@ from streams.replay.plan import Plan
 from streams.replay.progress import NoProgress
 from streams.replay.shard import ERROR, FRAME, PLAN, Assignment
 from tests.conftest import TopicFactory
-from tests.worker_harness import event, free_port, produce
+from tests.worker.fixtures import event, free_port, produce
 
 RULES = JoinRules(policy=Policy((Rule(WrapupCode("wc-renewal", "Renewal"),
                                       campaign="c-renewals"),)))

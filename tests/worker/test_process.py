@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TopicFactory
 from tests.helpers import wait_for
-from tests.worker_harness import (
+from tests.worker.fixtures import (
     RecordingPlatform,
     WorkerProcess,
     event,
