@@ -1,7 +1,7 @@
 """Shared harness of the fault suite: named worker processes, the ledger verdict, fault helpers.
 
 Every case runs real ``wrapup worker`` processes (:class:`FaultWorker`) against a real
-broker and the simulated platform (:class:`tests.delivery_e2e_harness.Simulator`), and is
+broker and the simulated platform (:class:`tests.worker.simulated.Simulator`), and is
 judged by :func:`settle_exactly_once`: every eligible interaction applied by us exactly
 once, inside its ACW window, no POST after an applied wrap-up, nothing on anything else.
 
@@ -32,9 +32,9 @@ from streams.dev.simulator.platform import Platform
 from streams.dev.simulator.workload import Workload
 from streams.events import EventType
 from streams.policy import Policy
-from tests.delivery_e2e_harness import Expectation, Simulator, Tail, Verdict, judge, unsettled
 from tests.helpers import wait_for
-from tests.worker_harness import WorkerProcess, free_port, worker_env
+from tests.worker.fixtures import WorkerProcess, free_port, worker_env
+from tests.worker.simulated import Expectation, Simulator, Tail, Verdict, judge, unsettled
 
 SETTLE_TIMEOUT = 120.0
 INSTANCE_ID = "WRAPUP_KAFKA_GROUP_INSTANCE_ID"

@@ -20,7 +20,6 @@ from streams.dev.kafka import LocalKafka, find_free_port
 from streams.dev.simulator.chaos import Chaos
 from streams.dev.simulator.workload import Workload
 from streams.kafka.admin import TopicSpec, ensure_topics_sync
-from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (
     FaultWorker,
     Workers,
@@ -33,6 +32,7 @@ from tests.faults.fixtures import (
     wait_pairs_published,
 )
 from tests.helpers import wait_for
+from tests.worker.simulated import Simulator, make_workload
 
 pytestmark = pytest.mark.kafka  # no kafka_bootstrap fixture: mark it by hand
 DOWN_SECONDS = 8.0

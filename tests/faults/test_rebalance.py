@@ -17,7 +17,6 @@ from pathlib import Path
 
 from streams.dev.simulator.workload import Workload
 from tests.conftest import TopicFactory
-from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (
     Workers,
     committed_offsets,
@@ -34,6 +33,7 @@ from tests.faults.fixtures import (
     wait_pairs_published,
 )
 from tests.helpers import wait_for
+from tests.worker.simulated import Simulator, make_workload
 
 PARTITIONS = 4
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from streams.dev.simulator.chaos import Chaos
 from tests.conftest import TopicFactory
-from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (
     FaultWorker,
     Workers,
@@ -28,6 +27,7 @@ from tests.faults.fixtures import (
     wait_until,
 )
 from tests.helpers import wait_for
+from tests.worker.simulated import Simulator, make_workload
 
 CHAOS = Chaos(latency_seconds=0.05, latency_jitter_seconds=0.2)
 

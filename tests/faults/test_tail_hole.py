@@ -28,7 +28,6 @@ from streams.dev.simulator.platform import InteractionInfo
 from streams.dev.simulator.workload import PlannedInteraction
 from streams.events import Event, EventType, encode_event
 from tests.conftest import TopicFactory
-from tests.delivery_e2e_harness import Expectation, Simulator, make_workload
 from tests.faults.fixtures import (
     DroppingWorker,
     Workers,
@@ -38,7 +37,8 @@ from tests.faults.fixtures import (
     sim_env,
 )
 from tests.helpers import wait_for
-from tests.worker_harness import produce
+from tests.worker.fixtures import produce
+from tests.worker.simulated import Expectation, Simulator, make_workload
 
 ACW = 60.0
 TAIL = 8  # pairs whose last event is dropped at the tail of partition 1

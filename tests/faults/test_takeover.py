@@ -19,7 +19,6 @@ from pathlib import Path
 
 from streams.dev.simulator.chaos import Chaos
 from tests.conftest import TopicFactory
-from tests.delivery_e2e_harness import Simulator, make_workload
 from tests.faults.fixtures import (
     Workers,
     applied_count,
@@ -30,6 +29,7 @@ from tests.faults.fixtures import (
     sim_env,
 )
 from tests.helpers import wait_for
+from tests.worker.simulated import Simulator, make_workload
 
 SESSION_TIMEOUT = "30"  # seconds; the production default is about 10 s
 TAKEOVER_BOUND = 5.0  # seconds from ready to the first wrap-up applied after the restart
