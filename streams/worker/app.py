@@ -19,6 +19,7 @@ committed only as :mod:`.commits` allows.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -49,6 +50,7 @@ from streams.web import HealthState, WebServer
 from streams.worker.commits import CommitProtocol
 from streams.worker.holes import HoleFiller, consumer_position
 from streams.worker.ingest import Ingest, Where
+from streams.worker.reload import PolicyWatcher
 from streams.worker.supervision import DeliverySupervisor
 from streams.worker.table import decode_state, encode_state
 from streams.worker.tracking import AckTracker
@@ -73,7 +75,8 @@ class JoinWorker:
     ) -> None:
         self.settings = settings
         self.layout = layout
-        self.rules = settings.join_rules()
+        self.policy = PolicyWatcher.open(settings.policy_file, settings.policy)
+        self.rules = dataclasses.replace(settings.join_rules(), policy=self.policy.policy)
         self.clock = clock
         self.platform = platforms.load(settings)
         self.tracker = AckTracker()
@@ -162,12 +165,22 @@ class JoinWorker:
     async def handle(self, topic: str, partition: int, key: bytes | None,
                      value: bytes | None, offset: int | None = None) -> None:
         """Process one record of the join agent's source (inside stream iteration)."""
+        if self.policy.staged is not None:
+            self._apply_policy()
         if topic == self.layout.ticks:
             await self._on_tick(partition, self.clock())
             return
         if offset is not None:
             await self.holes.before(topic, partition, offset, self._process_record)
         await self._process(topic, partition, key, value, offset)
+
+    def _apply_policy(self) -> None:
+        """Between records: the staged policy becomes the join's (pairs already made keep
+        the code in their state)."""
+        policy = self.policy.take()
+        if policy is not None:
+            self.rules = dataclasses.replace(self.rules, policy=policy)
+            self.deliveries.rules = self.rules
 
     async def _process_record(self, record: Any) -> None:
         """A record read to fill a hole."""
@@ -334,6 +347,7 @@ class JoinWorker:
     async def _tick_all_partitions(self) -> None:
         """Timer: one tick per assigned partition, plus lag and readiness gauges."""
         self._started = True
+        self.policy.poll()  # a valid change is applied by the next record (a tick at worst)
         assigned = self.app.consumer.assignment()
         now = self.clock()
         for tp in assigned:
@@ -375,7 +389,6 @@ class JoinWorker:
         await self.deliveries.drain()
         await self.holes.stop()
         await self.web.stop()
-
 
     def _leave_group_on_close(self) -> None:
         """A graceful stop (SIGTERM: a rolling update, a scale-in, an operator) hands the
