@@ -38,7 +38,7 @@ class Entry:
     """One line of the timeline."""
 
     at: float | None
-    kind: str  # event, rejected, decision, api, outcome, dead-letter, state
+    kind: str  # event, rejected, decision, api, outcome, dead-letter, state, note
     text: str
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -126,12 +126,26 @@ def build(found: Found, rules: JoinRules, now: float) -> Timeline:
                              {"state": s.to_dict()}))
     elif found.state_deleted:
         entries.append(Entry(found.state_at, "state", "table state: forgotten (retention over)"))
+    note = _policy_note(found, state)
+    if note is not None:
+        entries.append(Entry(None, "note", note))
     final, final_data = _verdict(found, state)
     window = f"{format_time(found.since)} .. " + (format_time(found.until) if found.until
                                                   else "end")
     header = (f"interaction {found.interaction_id}: {found.events_topic} partition "
               f"{found.partition}, window {window}, {len(found.events)} record(s)")
     return Timeline(found.interaction_id, header, tuple(entries), final, final_data)
+
+
+def _policy_note(found: Found, folded: InteractionState | None) -> str | None:
+    """When the recorded code differs from the re-run's: the policy changed since."""
+    recorded = (found.state.code_id if found.state is not None else None) or next(
+        (r.report.code_id for r in reversed(found.outcomes) if r.report.code_id), None)
+    rerun = folded.code_id if folded is not None else None
+    if recorded is None or recorded == rerun or not found.events:
+        return None
+    return (f"decided with code {recorded} under an earlier policy; the current policy "
+            f"gives {rerun or 'no code'}")
 
 
 def _verdict(found: Found, folded: InteractionState | None) -> tuple[str, dict[str, Any]]:

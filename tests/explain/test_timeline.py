@@ -77,3 +77,17 @@ def test_a_rejected_record_and_its_dead_letter_make_a_dead_lettered_verdict() ->
                                                   "invalid JSON")]), RULES, T0 + 1)
     assert [e.kind for e in tl.entries] == ["rejected", "dead-letter"]
     assert tl.final == "dead-lettered: its event was rejected (not_json)"
+
+
+def test_a_code_decided_under_an_earlier_policy_is_pointed_out() -> None:
+    from streams.join import InteractionState, Status
+
+    state = InteractionState("i-1", Status.DONE, T0, T0 + 99, code_id="wc-old")
+    tl = build(found(seen(1, EventType.ENDED, T0), seen(2, EventType.WRAPPING_UP, T0 + 1),
+                     state=state, state_at=T0 + 2), RULES, T0 + 3)
+    assert tl.entries[-1].kind == "note"
+    assert tl.entries[-1].text == ("decided with code wc-old under an earlier policy; the "
+                                   "current policy gives wc-11")
+    same = build(found(seen(1, EventType.ENDED, T0), seen(2, EventType.WRAPPING_UP, T0 + 1),
+                       state=state._replace(code_id="wc-11"), state_at=T0 + 2), RULES, T0 + 3)
+    assert all(e.kind != "note" for e in same.entries)
