@@ -48,8 +48,9 @@ from streams.schedule import ExpiryIndex
 from streams.topics import TopicLayout
 from streams.web import HealthState, WebServer
 from streams.worker.commits import CommitProtocol
-from streams.worker.holes import HoleFiller, consumer_position
+from streams.worker.holes import HoleFiller
 from streams.worker.ingest import Ingest, Where
+from streams.worker.internals import committed_offset, consumer_position, leave_group_on_close
 from streams.worker.reload import PolicyWatcher
 from streams.worker.supervision import DeliverySupervisor
 from streams.worker.table import decode_state, encode_state
@@ -220,8 +221,7 @@ class JoinWorker:
         if not self._index.is_built(partition):
             await self._rebuild_partition(partition, now)
         await self._fill_tail_holes(partition)
-        committed = getattr(self.app.consumer, "_committed_offset", {}).get(
-            TP(self.layout.outcomes, partition))
+        committed = committed_offset(self.app.consumer, TP(self.layout.outcomes, partition))
         self.deliveries.maybe_resume(partition, committed, now)
         for key in self._index.pop_due(partition, now):
             state = self._load(key)
@@ -363,7 +363,7 @@ class JoinWorker:
         consumer = self.app.consumer
         with contextlib.suppress(Exception):
             high = consumer.highwater(tp)
-            committed = getattr(consumer, "_committed_offset", {}).get(tp)
+            committed = committed_offset(consumer, tp)
             if high is not None:
                 lag = high - (committed if committed is not None else 0)
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, lag))
@@ -385,19 +385,11 @@ class JoinWorker:
         self.holes.forget()  # reading restarts from the committed offsets
 
     async def _on_shutdown(self, sender: Any, **_: Any) -> None:
-        self._leave_group_on_close()
+        leave_group_on_close(self.app.consumer)
         await self.deliveries.drain()
         await self.holes.stop()
         await self.web.stop()
 
-    def _leave_group_on_close(self) -> None:
-        """A graceful stop (SIGTERM: a rolling update, a scale-in, an operator) hands the
-        partitions on at once: the consumer leaves the group when it closes, which Kafka
-        skips for static members (they would wait out their session). A crash still
-        leaves the member in place, for its restart to take over without a rebalance."""
-        with contextlib.suppress(Exception):  # not started, or aiokafka internals moved
-            consumer: Any = self.app.consumer
-            consumer._thread._ensure_consumer()._coordinator._group_instance_id = None
 
 
 def _present(state: InteractionState | None) -> InteractionState:
