@@ -1,4 +1,5 @@
-"""The ``wrapup`` command: ``worker`` runs the join, ``replay`` recovers; dev tools mount here."""
+"""The ``wrapup`` command: ``worker`` runs the join, ``replay`` recovers, ``explain``
+tells one interaction's story; dev tools mount here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import NoReturn
 import click
 
 from streams.config import ConfigError, Settings, describe_variables
+from streams.explain import explain_command
 from streams.replay import replay_command
 
 
@@ -100,6 +102,7 @@ def worker() -> None:
 
 
 main.add_command(replay_command, "replay")
+main.add_command(explain_command, "explain")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ class Settings:
     store: str
     data_dir: Path
     policy: Policy
+    policy_file: Path | None  # watched for live reloads (streams/worker/reload.py)
     api_base_url: str
     api_wrapup_path: str
     api_interaction_path: str
@@ -182,6 +183,7 @@ class Settings:
             store=r.choice("WRAPUP_STORE", ("memory", "rocksdb")),
             data_dir=Path(r.text("WRAPUP_DATA_DIR")),
             policy=r.policy(),
+            policy_file=Path(path) if (path := r.raw("WRAPUP_POLICY_FILE")) else None,
             api_base_url=r.url("WRAPUP_API_BASE_URL"),
             api_wrapup_path=r.path_template("WRAPUP_API_WRAPUP_PATH"),
             api_interaction_path=r.path_template("WRAPUP_API_INTERACTION_PATH"),

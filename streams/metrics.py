@@ -144,3 +144,15 @@ CONSUMER_LAG = Gauge(
     "Messages behind the partition's high-water mark, per assigned source partition.",
     ["topic", "partition"],
 )
+POLICY_INFO = Gauge(
+    "wrapup_policy_info",
+    "1 for the policy version (a short content hash) this worker applies now.",
+    ["version"],
+)
+POLICY_RELOADS = Counter(
+    "wrapup_policy_reloads_total",
+    "Changed policy files seen, by result (applied, refused: invalid, the old policy stays).",
+    ["result"],
+)
+for _result in ("applied", "refused"):
+    POLICY_RELOADS.labels(_result)

@@ -93,13 +93,18 @@ class Policy:
             )
         return answer
 
-    def _best(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
+    def rule_for(self, campaign: str | None, queue: str | None) -> Rule | None:
+        """The rule that decides an interaction's code (the most specific match), or None."""
         best: Rule | None = None
         for rule in self.rules:
             if rule.matches(campaign, queue) and (
                 best is None or rule.specificity > best.specificity
             ):
                 best = rule
+        return best
+
+    def _best(self, campaign: str | None, queue: str | None) -> WrapupCode | None:
+        best = self.rule_for(campaign, queue)
         return best.code if best is not None else None
 
     @classmethod

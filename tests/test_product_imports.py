@@ -104,7 +104,7 @@ def test_the_product_and_its_cli_run_without_streams_dev() -> None:
     proc = subprocess.run([sys.executable, "-c", _WITHOUT_DEV], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["replay", "worker"]
+    assert proc.stdout.split() == ["explain", "replay", "worker"]
 
 
 _WITH_DEV = """
@@ -125,4 +125,4 @@ def test_the_worker_command_does_not_load_dev_tooling_and_dev_commands_are_liste
     assert proc.returncode == 0, proc.stderr
     loaded, listed = proc.stdout.splitlines()
     assert loaded == "[]"
-    assert listed.split() == ["dashboards", "kafka", "replay", "simulate", "worker"]
+    assert listed.split() == ["dashboards", "explain", "kafka", "replay", "simulate", "worker"]

@@ -6,7 +6,9 @@
 * :mod:`.commits` — the commit protocol, its steps in order;
 * :mod:`.supervision` — deliveries as bounded tasks: slots, resume, drain;
 * :mod:`.tracking` — sends the commits wait for;
-* :mod:`.table` — the table's value encoding.
+* :mod:`.table` — the table's value encoding;
+* :mod:`.reload` — the live policy reload;
+* :mod:`.internals` — the Faust/aiokafka internals it reaches into.
 """
 
 from streams.worker.app import JoinWorker

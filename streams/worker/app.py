@@ -19,6 +19,7 @@ committed only as :mod:`.commits` allows.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -47,8 +48,10 @@ from streams.schedule import ExpiryIndex
 from streams.topics import TopicLayout
 from streams.web import HealthState, WebServer
 from streams.worker.commits import CommitProtocol
-from streams.worker.holes import HoleFiller, consumer_position
+from streams.worker.holes import HoleFiller
 from streams.worker.ingest import Ingest, Where
+from streams.worker.internals import committed_offset, consumer_position, leave_group_on_close
+from streams.worker.reload import PolicyWatcher
 from streams.worker.supervision import DeliverySupervisor
 from streams.worker.table import decode_state, encode_state
 from streams.worker.tracking import AckTracker
@@ -73,7 +76,8 @@ class JoinWorker:
     ) -> None:
         self.settings = settings
         self.layout = layout
-        self.rules = settings.join_rules()
+        self.policy = PolicyWatcher.open(settings.policy_file, settings.policy)
+        self.rules = dataclasses.replace(settings.join_rules(), policy=self.policy.policy)
         self.clock = clock
         self.platform = platforms.load(settings)
         self.tracker = AckTracker()
@@ -162,12 +166,22 @@ class JoinWorker:
     async def handle(self, topic: str, partition: int, key: bytes | None,
                      value: bytes | None, offset: int | None = None) -> None:
         """Process one record of the join agent's source (inside stream iteration)."""
+        if self.policy.staged is not None:
+            self._apply_policy()
         if topic == self.layout.ticks:
             await self._on_tick(partition, self.clock())
             return
         if offset is not None:
             await self.holes.before(topic, partition, offset, self._process_record)
         await self._process(topic, partition, key, value, offset)
+
+    def _apply_policy(self) -> None:
+        """Between records: the staged policy becomes the join's (pairs already made keep
+        the code in their state)."""
+        policy = self.policy.take()
+        if policy is not None:
+            self.rules = dataclasses.replace(self.rules, policy=policy)
+            self.deliveries.rules = self.rules
 
     async def _process_record(self, record: Any) -> None:
         """A record read to fill a hole."""
@@ -207,8 +221,7 @@ class JoinWorker:
         if not self._index.is_built(partition):
             await self._rebuild_partition(partition, now)
         await self._fill_tail_holes(partition)
-        committed = getattr(self.app.consumer, "_committed_offset", {}).get(
-            TP(self.layout.outcomes, partition))
+        committed = committed_offset(self.app.consumer, TP(self.layout.outcomes, partition))
         self.deliveries.maybe_resume(partition, committed, now)
         for key in self._index.pop_due(partition, now):
             state = self._load(key)
@@ -334,6 +347,7 @@ class JoinWorker:
     async def _tick_all_partitions(self) -> None:
         """Timer: one tick per assigned partition, plus lag and readiness gauges."""
         self._started = True
+        self.policy.poll()  # a valid change is applied by the next record (a tick at worst)
         assigned = self.app.consumer.assignment()
         now = self.clock()
         for tp in assigned:
@@ -349,7 +363,7 @@ class JoinWorker:
         consumer = self.app.consumer
         with contextlib.suppress(Exception):
             high = consumer.highwater(tp)
-            committed = getattr(consumer, "_committed_offset", {}).get(tp)
+            committed = committed_offset(consumer, tp)
             if high is not None:
                 lag = high - (committed if committed is not None else 0)
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, lag))
@@ -371,20 +385,11 @@ class JoinWorker:
         self.holes.forget()  # reading restarts from the committed offsets
 
     async def _on_shutdown(self, sender: Any, **_: Any) -> None:
-        self._leave_group_on_close()
+        leave_group_on_close(self.app.consumer)
         await self.deliveries.drain()
         await self.holes.stop()
         await self.web.stop()
 
-
-    def _leave_group_on_close(self) -> None:
-        """A graceful stop (SIGTERM: a rolling update, a scale-in, an operator) hands the
-        partitions on at once: the consumer leaves the group when it closes, which Kafka
-        skips for static members (they would wait out their session). A crash still
-        leaves the member in place, for its restart to take over without a rebalance."""
-        with contextlib.suppress(Exception):  # not started, or aiokafka internals moved
-            consumer: Any = self.app.consumer
-            consumer._thread._ensure_consumer()._coordinator._group_instance_id = None
 
 
 def _present(state: InteractionState | None) -> InteractionState:

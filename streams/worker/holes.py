@@ -13,8 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from faust.types import TP
-
 from streams import metrics
 from streams.config import Settings
 from streams.continuity import ContinuityGuard, Hole
@@ -135,14 +133,3 @@ class HoleFiller:
             await self._reader.stop()
             self._reader = None
 
-
-def consumer_position(consumer: Any, tp: TP) -> int | None:
-    """The position of Faust's ``consumer`` in ``tp``: the offset after the last record
-    it handed to Faust (aiokafka's subscription state; None when unknown)."""
-    try:
-        aio = consumer._thread._ensure_consumer()
-        state = aio._fetcher._subscriptions.subscription.assignment.state_value(tp)
-        position = state.position if state is not None and state.has_valid_position else None
-    except Exception:  # not assigned, not started, or aiokafka internals moved
-        return None
-    return position if isinstance(position, int) else None
