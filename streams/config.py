@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from streams.join import JoinRules
+from streams.kafka.security import MECHANISMS, PROTOCOLS, KafkaSecurity
 from streams.policy import Policy, PolicyError
 
 PREFIX = "WRAPUP_"
@@ -39,6 +41,32 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_KAFKA_BOOTSTRAP_SERVERS", None,
              "Kafka bootstrap servers, host:port[,host:port]; "
              "defaults to $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092"),
+    Variable("WRAPUP_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
+             "how every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"),
+    Variable("WRAPUP_KAFKA_SASL_MECHANISM", None,
+             "SASL mechanism with SASL_*: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    Variable("WRAPUP_KAFKA_SASL_USERNAME", None,
+             "SASL user name (or WRAPUP_KAFKA_SASL_USERNAME_FILE)"),
+    Variable("WRAPUP_KAFKA_SASL_USERNAME_FILE", None, "file holding the SASL user name"),
+    Variable("WRAPUP_KAFKA_SASL_PASSWORD", None,
+             "SASL password (or WRAPUP_KAFKA_SASL_PASSWORD_FILE)", secret=True),
+    Variable("WRAPUP_KAFKA_SASL_PASSWORD_FILE", None,
+             "file holding the SASL password (a mounted Secret)"),
+    Variable("WRAPUP_KAFKA_SSL_CA_FILE", None,
+             "PEM file of the CA(s) that sign the brokers' certificates; default: the "
+             "system's CAs"),
+    Variable("WRAPUP_KAFKA_SSL_CERT_FILE", None,
+             "PEM client certificate (chain) for mutual TLS"),
+    Variable("WRAPUP_KAFKA_SSL_KEY_FILE", None,
+             "PEM private key of the client certificate (mutual TLS)"),
+    Variable("WRAPUP_KAFKA_SSL_KEY_PASSWORD", None,
+             "password of an encrypted client key (or WRAPUP_KAFKA_SSL_KEY_PASSWORD_FILE)",
+             secret=True),
+    Variable("WRAPUP_KAFKA_SSL_KEY_PASSWORD_FILE", None,
+             "file holding the client key's password"),
+    Variable("WRAPUP_KAFKA_SSL_CHECK_HOSTNAME", "true",
+             "check that a broker's certificate names the host connected to (certificates "
+             "are always verified)"),
     Variable("WRAPUP_APP_ID", "wrapup-bridge",
              "Faust app id = Kafka consumer group and prefix of internal topics"),
     Variable("WRAPUP_EVENTS_TOPIC", "platform.interaction-events",
@@ -76,12 +104,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_API_BODY_TEMPLATE",
              '{"wrapupCode": {"id": "{codeId}", "label": "{codeLabel}"}}',
              "JSON body template of the wrap-up POST ({codeId}, {codeLabel})"),
-    Variable("WRAPUP_API_TOKEN", None, "static bearer token (instead of OAuth2)", secret=True),
+    Variable("WRAPUP_API_CA_FILE", None,
+             "PEM CA bundle for the API's TLS (a private or corporate CA); default: the "
+             "system's CAs. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; TLS is "
+             "always verified"),
+    Variable("WRAPUP_API_TOKEN", None,
+             "static bearer token (instead of OAuth2; or WRAPUP_API_TOKEN_FILE)", secret=True),
+    Variable("WRAPUP_API_TOKEN_FILE", None, "file holding the static bearer token"),
     Variable("WRAPUP_OAUTH_TOKEN_URL", "/oauth/token",
              "OAuth2 token endpoint (client-credentials grant); relative to the base URL if "
              "it starts with /"),
     Variable("WRAPUP_OAUTH_CLIENT_ID", None, "OAuth2 client ID"),
-    Variable("WRAPUP_OAUTH_CLIENT_SECRET", None, "OAuth2 client secret", secret=True),
+    Variable("WRAPUP_OAUTH_CLIENT_SECRET", None,
+             "OAuth2 client secret (or WRAPUP_OAUTH_CLIENT_SECRET_FILE)", secret=True),
+    Variable("WRAPUP_OAUTH_CLIENT_SECRET_FILE", None, "file holding the OAuth2 client secret"),
     Variable("WRAPUP_API_TIMEOUT_SECONDS", "5", "read/write/pool timeout of one API request"),
     Variable("WRAPUP_API_CONNECT_TIMEOUT_SECONDS", "2", "connect timeout of one API request"),
     Variable("WRAPUP_API_MAX_CONNECTIONS", "20", "HTTP connection pool size"),
@@ -153,6 +189,8 @@ class Settings:
     web_host: str
     web_port: int
     log_level: str
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    api_ca_file: str | None = None
 
     def join_rules(self) -> JoinRules:
         """The pure join's rules (policy and time limits) from these settings."""
@@ -171,6 +209,7 @@ class Settings:
         r = _Reader(env)
         settings = cls(
             kafka_bootstrap_servers=r.bootstrap(),
+            kafka_security=r.kafka_security(),
             app_id=r.name("WRAPUP_APP_ID"),
             events_topic=r.name("WRAPUP_EVENTS_TOPIC"),
             events_keyed=r.boolean("WRAPUP_EVENTS_KEYED"),
@@ -188,10 +227,11 @@ class Settings:
             api_wrapup_path=r.path_template("WRAPUP_API_WRAPUP_PATH"),
             api_interaction_path=r.path_template("WRAPUP_API_INTERACTION_PATH"),
             api_body_template=r.body_template("WRAPUP_API_BODY_TEMPLATE"),
-            api_token=r.optional("WRAPUP_API_TOKEN"),
+            api_ca_file=r.api_ca_file(),
+            api_token=r.secret("WRAPUP_API_TOKEN"),
             oauth_token_url=r.optional("WRAPUP_OAUTH_TOKEN_URL"),
             oauth_client_id=r.optional("WRAPUP_OAUTH_CLIENT_ID"),
-            oauth_client_secret=r.optional("WRAPUP_OAUTH_CLIENT_SECRET"),
+            oauth_client_secret=r.secret("WRAPUP_OAUTH_CLIENT_SECRET"),
             api_timeout=r.number("WRAPUP_API_TIMEOUT_SECONDS", low=0.01, high=300),
             api_connect_timeout=r.number("WRAPUP_API_CONNECT_TIMEOUT_SECONDS", low=0.01, high=60),
             api_max_connections=r.integer("WRAPUP_API_MAX_CONNECTIONS", low=1, high=1000),
@@ -320,6 +360,105 @@ class _Reader:
         if "{codeId}" not in value:
             raise ConfigError(f"{name}: must contain the {{codeId}} placeholder")
         return value
+
+    def secret(self, name: str) -> str | None:
+        """``name``'s value, or the content of the file ``name_FILE`` names (one trailing
+        new line dropped). Errors never quote the value."""
+        value = self.raw(name)
+        path = self.raw(f"{name}_FILE")
+        if value is not None and path is not None:
+            raise ConfigError(f"{name}: set it or {name}_FILE, not both")
+        if path is None:
+            if value is not None and ("\n" in value or "\r" in value):
+                raise ConfigError(f"{name}: must be one line")
+            return value
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(f"{name}_FILE: cannot read {path!r}: {reason}") from None
+        text = text[:-1] if text.endswith("\n") else text
+        text = text[:-1] if text.endswith("\r") else text
+        if not text:
+            raise ConfigError(f"{name}_FILE: {path!r} is empty")
+        if "\n" in text or "\r" in text:
+            raise ConfigError(f"{name}_FILE: {path!r} must hold one line")
+        return text
+
+    def pem_file(self, name: str) -> str | None:
+        path = self.raw(name)
+        if path is None:
+            return None
+        try:
+            head = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot read {path!r}: {exc.strerror}") from None
+        if b"-----BEGIN " not in head:
+            raise ConfigError(f"{name}: {path!r} is not a PEM file")
+        return path
+
+    def api_ca_file(self) -> str | None:
+        path = self.pem_file("WRAPUP_API_CA_FILE")
+        if path is not None:
+            try:
+                ssl.create_default_context(cafile=path)
+            except ssl.SSLError:
+                raise ConfigError(f"WRAPUP_API_CA_FILE: {path!r} holds no usable CA "
+                                  "certificate") from None
+        for proxy in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
+            for var in (proxy, proxy.lower()):
+                value = (self.env.get(var) or "").strip()
+                if value and urlsplit(value).scheme not in ("http", "https"):
+                    raise ConfigError(f"{var}: only http:// and https:// proxies are "
+                                      "supported")
+        return path
+
+    def kafka_security(self) -> KafkaSecurity:
+        protocol = self.choice("WRAPUP_KAFKA_SECURITY_PROTOCOL", PROTOCOLS, upper=True)
+        sasl = protocol.startswith("SASL_")
+        tls = protocol in ("SSL", "SASL_SSL")
+        mechanism = self.raw("WRAPUP_KAFKA_SASL_MECHANISM")
+        username = self.secret("WRAPUP_KAFKA_SASL_USERNAME")
+        password = self.secret("WRAPUP_KAFKA_SASL_PASSWORD")
+        if sasl:
+            mechanism = self.choice("WRAPUP_KAFKA_SASL_MECHANISM", MECHANISMS, upper=True)
+            if username is None:
+                raise ConfigError(f"WRAPUP_KAFKA_SASL_USERNAME: required with {protocol}")
+            if password is None:
+                raise ConfigError(f"WRAPUP_KAFKA_SASL_PASSWORD: required with {protocol} "
+                                  "(or WRAPUP_KAFKA_SASL_PASSWORD_FILE)")
+        else:
+            for name, value in (("WRAPUP_KAFKA_SASL_MECHANISM", mechanism),
+                                ("WRAPUP_KAFKA_SASL_USERNAME", username),
+                                ("WRAPUP_KAFKA_SASL_PASSWORD", password)):
+                if value is not None:
+                    raise ConfigError(f"{name}: set but WRAPUP_KAFKA_SECURITY_PROTOCOL is "
+                                      f"{protocol} (SASL_SSL or SASL_PLAINTEXT uses it)")
+        ca_file = self.pem_file("WRAPUP_KAFKA_SSL_CA_FILE")
+        cert_file = self.pem_file("WRAPUP_KAFKA_SSL_CERT_FILE")
+        key_file = self.pem_file("WRAPUP_KAFKA_SSL_KEY_FILE")
+        key_password = self.secret("WRAPUP_KAFKA_SSL_KEY_PASSWORD")
+        check_hostname = self.boolean("WRAPUP_KAFKA_SSL_CHECK_HOSTNAME")
+        if not tls:
+            for name, value in (("WRAPUP_KAFKA_SSL_CA_FILE", ca_file),
+                                ("WRAPUP_KAFKA_SSL_CERT_FILE", cert_file),
+                                ("WRAPUP_KAFKA_SSL_KEY_FILE", key_file)):
+                if value is not None:
+                    raise ConfigError(f"{name}: set but WRAPUP_KAFKA_SECURITY_PROTOCOL is "
+                                      f"{protocol} (SSL or SASL_SSL uses it)")
+        if key_file is not None and cert_file is None:
+            raise ConfigError("WRAPUP_KAFKA_SSL_CERT_FILE: required with "
+                              "WRAPUP_KAFKA_SSL_KEY_FILE")
+        security = KafkaSecurity(protocol, mechanism, username, password, ca_file, cert_file,
+                                 key_file, key_password, check_hostname)
+        try:
+            security.ssl_context()
+        except ssl.SSLError as exc:
+            name = ("WRAPUP_KAFKA_SSL_CA_FILE" if cert_file is None or "verify" in str(exc)
+                    else "WRAPUP_KAFKA_SSL_CERT_FILE")
+            raise ConfigError(f"{name}: unusable for TLS ({exc.reason or 'bad file'}; check "
+                              "the files and WRAPUP_KAFKA_SSL_KEY_PASSWORD)") from None
+        return security
 
     def bootstrap(self) -> str:
         name = "WRAPUP_KAFKA_BOOTSTRAP_SERVERS"

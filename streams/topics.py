@@ -65,7 +65,8 @@ async def prepare_topics(settings: Settings, *, timeout: float = 30.0) -> TopicL
     """
     servers = settings.kafka_bootstrap_servers
     try:
-        async with Admin(servers, client_id=f"{settings.app_id}-admin", timeout=timeout) as admin:
+        async with Admin(servers, client_id=f"{settings.app_id}-admin", timeout=timeout,
+                         security=settings.kafka_security) as admin:
             counts = await admin.partition_counts()
             partitions = counts.get(settings.events_topic)
             if partitions is None:

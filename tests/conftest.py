@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 
-from streams.dev.kafka import fetch_jars, kafka_from_env
+from streams.dev.kafka import LocalKafka, SecureListeners, fetch_jars, kafka_from_env
+from streams.dev.kafka.tls import TlsFiles, make_tls_files
 from streams.kafka.admin import TopicSpec, ensure_topics_sync
 from tests.helpers import async_wait_for, wait_for
 from tests.worker.fixtures import RecordingPlatform
 
-__all__ = ["TopicFactory", "async_wait_for", "wait_for"]
+__all__ = ["SecuredKafka", "TopicFactory", "async_wait_for", "wait_for"]
 
 
 class TopicFactory(Protocol):
@@ -32,10 +34,44 @@ class TopicFactory(Protocol):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tag every test that (transitively) uses the broker with the `kafka` marker."""
+    """Tag every test that (transitively) uses a broker with the `kafka` marker."""
     for item in items:
-        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "kafka_bootstrap" in names or "secured_kafka" in names:
             item.add_marker(pytest.mark.kafka)
+
+
+@dataclass(frozen=True)
+class SecuredKafka:
+    """The session's secured broker: its listeners, TLS files and one SCRAM/PLAIN user."""
+
+    plaintext: str  # for test set-up only (topics, producing, reading back)
+    sasl_ssl: str
+    ssl: str  # mutual TLS: a client certificate is required
+    tls: TlsFiles
+    user: str
+    password: str
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """WRAPUP_* variables for SASL_SSL with SCRAM-SHA-512 and the test CA."""
+        return {"WRAPUP_KAFKA_BOOTSTRAP_SERVERS": self.sasl_ssl,
+                "WRAPUP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "WRAPUP_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "WRAPUP_KAFKA_SASL_USERNAME": self.user,
+                "WRAPUP_KAFKA_SASL_PASSWORD": self.password,
+                "WRAPUP_KAFKA_SSL_CA_FILE": str(self.tls.ca), **overrides}
+
+
+@pytest.fixture(scope="session")
+def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
+    """A second local broker (started on first use, shared by the session) with SASL_SSL
+    (SCRAM-SHA-256/512 and PLAIN) and mutual-TLS listeners, besides PLAINTEXT."""
+    base = tmp_path_factory.mktemp("secured-kafka")
+    tls = make_tls_files(base / "tls")
+    user, password = "wrapup", f"pw-{uuid.uuid4().hex}"
+    with LocalKafka(secure=SecureListeners(tls, {user: password})) as kafka:
+        yield SecuredKafka(kafka.bootstrap_servers, kafka.sasl_ssl_servers, kafka.ssl_servers,
+                           tls, user, password)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ A wait for the limiter ends early when the caller's ``cancelled`` event is set.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -54,11 +55,21 @@ class ApiClient:
         max_connections: int,
         pacing: Pacing,
         transport: httpx.AsyncBaseTransport | None = None,
+        ca_file: str | None = None,
     ) -> httpx.AsyncClient:
         """The single ``httpx.AsyncClient``: every request has a timeout, the pool is bounded,
-        and every API request is paced and counted (``pacing``'s hooks)."""
+        and every API request is paced and counted (``pacing``'s hooks).
+
+        TLS is always verified: against ``ca_file`` (WRAPUP_API_CA_FILE) when given, else
+        the system's CAs. The standard proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
+        are honoured (``trust_env``); the settings refuse a proxy scheme httpx cannot use.
+        """
+        verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_file)
+                                         if ca_file else True)
         return httpx.AsyncClient(
             base_url=base_url,
+            verify=verify,
+            trust_env=True,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections

@@ -150,6 +150,7 @@ class Dispatcher:
             max_connections=settings.api_max_connections,
             pacing=Pacing(limiter, sleep),
             transport=transport,
+            ca_file=settings.api_ca_file,
         )
         platform = platforms.load(settings)
         api = ApiClient(client, platform.api.auth(client, clock=monotonic), limiter)

@@ -23,6 +23,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.kafka.errors import KafkaAdminError, start_client
+from streams.kafka.security import KafkaSecurity
 
 __all__ = [
     "Admin",
@@ -52,10 +53,11 @@ class Admin:
     """One admin client (``async with Admin(servers) as admin: ...``)."""
 
     def __init__(self, bootstrap_servers: str, *, client_id: str | None = None,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, security: KafkaSecurity | None = None) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.timeout = timeout
-        extra = {} if client_id is None else {"client_id": client_id}
+        extra: dict[str, Any] = {} if client_id is None else {"client_id": client_id}
+        extra.update((security or KafkaSecurity()).client_options())
         self._client = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers,
                                            request_timeout_ms=int(timeout * 1000), **extra)
 
@@ -158,32 +160,37 @@ class Admin:
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Iterable[TopicSpec], *,
-                        timeout: float = 30.0) -> dict[str, bool]:
+                        timeout: float = 30.0,
+                        security: KafkaSecurity | None = None) -> dict[str, bool]:
     """Create topics unless they exist (``{name: created}``), then wait (up to ``timeout``)
     until every partition has a leader, so a producer can use them right away."""
     specs = list(topics)
     deadline = time.monotonic() + timeout
-    async with Admin(bootstrap_servers, timeout=timeout) as admin:
+    async with Admin(bootstrap_servers, timeout=timeout, security=security) as admin:
         created = await admin.create(specs)
         await admin.wait_for_leaders({s.name: s.partitions for s in specs}, deadline)
         return created
 
 
 def ensure_topics_sync(bootstrap_servers: str, topics: Iterable[TopicSpec], *,
-                       timeout: float = 30.0) -> dict[str, bool]:
+                       timeout: float = 30.0,
+                       security: KafkaSecurity | None = None) -> dict[str, bool]:
     """Blocking :func:`ensure_topics`; safe to call from inside a running event loop."""
     specs = list(topics)
-    return run_sync(lambda: ensure_topics(bootstrap_servers, specs, timeout=timeout))
+    return run_sync(lambda: ensure_topics(bootstrap_servers, specs, timeout=timeout,
+                                          security=security))
 
 
 async def describe_topic_config(bootstrap_servers: str, topic: str, *,
-                                timeout: float = 30.0) -> dict[str, str]:
+                                timeout: float = 30.0,
+                                security: KafkaSecurity | None = None) -> dict[str, str]:
     """The effective configuration of ``topic`` as ``{name: value}``."""
-    async with Admin(bootstrap_servers, timeout=timeout) as admin:
+    async with Admin(bootstrap_servers, timeout=timeout, security=security) as admin:
         return await admin.topic_config(topic)
 
 
-def probe_broker(bootstrap_servers: str, timeout: float = 5.0) -> bool:
+def probe_broker(bootstrap_servers: str, timeout: float = 5.0,
+                 security: KafkaSecurity | None = None) -> bool:
     """True if the first bootstrap server accepts TCP and answers a metadata request."""
     first = bootstrap_servers.split(",")[0].strip()
     host, _, port = first.rpartition(":")
@@ -191,16 +198,18 @@ def probe_broker(bootstrap_servers: str, timeout: float = 5.0) -> bool:
         with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
                                       timeout=min(timeout, 1.0)):
             pass
-        brokers = run_sync(lambda: _metadata_brokers(bootstrap_servers, timeout))
+        brokers = run_sync(lambda: _metadata_brokers(bootstrap_servers, timeout, security))
     except Exception:
         return False
     return bool(brokers)
 
 
-async def _metadata_brokers(bootstrap_servers: str, timeout: float) -> list[int]:
+async def _metadata_brokers(bootstrap_servers: str, timeout: float,
+                            security: KafkaSecurity | None) -> list[int]:
     client = AIOKafkaClient(bootstrap_servers=bootstrap_servers,
                             request_timeout_ms=max(1000, int(timeout * 1000)),
-                            metadata_max_age_ms=1000)
+                            metadata_max_age_ms=1000,
+                            **(security or KafkaSecurity()).client_options())
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
         return sorted(broker.nodeId for broker in client.cluster.brokers())

@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 
 from streams.kafka.admin import Admin
 from streams.kafka.errors import KafkaAccessError, KafkaReadError, start_client
+from streams.kafka.security import KafkaSecurity
 
 __all__ = ["FETCH_MAX_BYTES", "PARTITION_FETCH_BYTES", "Batch", "KafkaReadError", "Span",
            "TopicReader"]
@@ -49,9 +50,10 @@ class TopicReader:
     """One assign-only consumer (no group, no commits) for bounded reads."""
 
     def __init__(self, bootstrap_servers: str, *, client_id: str = "wrapup-replay",
-                 timeout: float = 15.0) -> None:
+                 timeout: float = 15.0, security: KafkaSecurity | None = None) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.timeout = timeout
+        self.security = security or KafkaSecurity()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
@@ -63,8 +65,10 @@ class TopicReader:
             max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
             fetch_max_wait_ms=100,
             check_crcs=False,
+            **self.security.client_options(),
         )
-        self._admin = Admin(bootstrap_servers, client_id=f"{client_id}-admin", timeout=timeout)
+        self._admin = Admin(bootstrap_servers, client_id=f"{client_id}-admin", timeout=timeout,
+                            security=self.security)
         self._started = False
 
     async def start(self) -> None:

@@ -120,7 +120,8 @@ class ScanProcesses:
         if not others:
             return await fold(reader, topic, own, rules, keyed, progress)
         for process, group in zip(busy, others, strict=True):
-            job = Assignment(reader.bootstrap_servers, topic, group, rules, keyed, timeout)
+            job = Assignment(reader.bootstrap_servers, topic, group, rules, keyed, timeout,
+                             reader.security)
             await _assign(process, job)
         collected = asyncio.gather(*(_plan_of(i, process, progress)
                                      for i, process in enumerate(busy, start=1)))

@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from streams.kafka.security import KafkaSecurity, command_config
 from streams.kafka.tools import CONSUMER_GROUP_COMMAND, KafkaToolError, run_kafka_tool
 from streams.replay.errors import ReplayError
 from streams.replay.timespec import TimeSpecError, format_time, parse_time
@@ -42,15 +43,22 @@ def reset_args(bootstrap: str, group: str, topic: str, to: float | None,
 
 
 def reset_offsets(bootstrap: str, group: str, topic: str, to: float | None,
-                  *, execute: bool = True, timeout: float = 120.0) -> str:
+                  *, execute: bool = True, timeout: float = 120.0,
+                  security: KafkaSecurity | None = None) -> str:
     """Reset (or with ``execute=False`` preview) the group's offsets of ``topic``.
 
-    Returns the tool's table of new offsets; raises :class:`ReplayError` with one line
-    (e.g. the group is still active) when the tool refuses or fails.
+    The connection settings (``security``; secrets included) go to the tool in a
+    ``--command-config`` file that only this user can read and that is removed when the
+    tool exits: never on its command line. Returns the tool's table of new offsets;
+    raises :class:`ReplayError` with one line (e.g. the group is still active) when the
+    tool refuses or fails.
     """
     args = reset_args(bootstrap, group, topic, to, execute=execute)
     try:
-        proc = run_kafka_tool(CONSUMER_GROUP_COMMAND, args, timeout=timeout, check=False)
+        with command_config(security or KafkaSecurity()) as config:
+            proc = run_kafka_tool(CONSUMER_GROUP_COMMAND,
+                                  [*args, "--command-config", str(config)],
+                                  timeout=timeout, check=False)
     except KafkaToolError as exc:
         raise ReplayError(str(exc).splitlines()[0]) from None
     output = proc.stdout + proc.stderr
@@ -81,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if to is not None and to > time.time() + 1:
             raise TimeSpecError(f"--to {format_time(to)} is in the future")
         table = reset_offsets(settings.kafka_bootstrap_servers, settings.app_id,
-                              args.topic or settings.events_topic, to, execute=args.execute)
+                              args.topic or settings.events_topic, to, execute=args.execute,
+                              security=settings.kafka_security)
     except (ConfigError, ReplayError) as exc:
         print(f"wrapup: reset: {exc}", file=sys.stderr)
         return 2

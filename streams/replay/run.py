@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError
 
 from streams.config import ConfigError, Settings
 from streams.delivery import DeliveryJob, Dispatcher
-from streams.kafka.errors import KafkaAccessError
+from streams.kafka.errors import KafkaAccessError, start_client
 from streams.kafka.reader import TopicReader
 from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
@@ -89,7 +89,8 @@ async def _replay(settings: Settings, options: ReplayOptions, progress: Progress
     window = options.window
     summary = Summary(options.topic, window.since, window.until,
                       window.since - options.lookback, options.dry_run)
-    reader = TopicReader(settings.kafka_bootstrap_servers, timeout=options.kafka_timeout)
+    reader = TopicReader(settings.kafka_bootstrap_servers, timeout=options.kafka_timeout,
+                         security=settings.kafka_security)
     await reader.start()
     dispatcher: Dispatcher | None = None
     producer: AIOKafkaProducer | None = None
@@ -267,13 +268,13 @@ async def _probe_api(dispatcher: Dispatcher, settings: Settings) -> None:
 async def _start_producer(settings: Settings, timeout: float) -> AIOKafkaProducer:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
                                 client_id="wrapup-replay", linger_ms=5,
-                                request_timeout_ms=int(timeout * 1000))
+                                request_timeout_ms=int(timeout * 1000),
+                                **settings.kafka_security.client_options())
     try:
-        await asyncio.wait_for(producer.start(), timeout)
-    except (KafkaError, OSError, TimeoutError) as exc:
-        await producer.stop()
-        raise ReplayError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: "
-                          f"{type(exc).__name__}") from None
+        await start_client(producer.start(), producer.stop, settings.kafka_bootstrap_servers,
+                           timeout, KafkaAccessError)
+    except KafkaAccessError as exc:
+        raise ReplayError(str(exc)) from None
     return producer
 
 

@@ -27,12 +27,13 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from streams.join import JoinRules
 from streams.kafka.errors import KafkaAccessError
 from streams.kafka.reader import Span, TopicReader
+from streams.kafka.security import KafkaSecurity
 from streams.replay.errors import ReplayError
 from streams.replay.plan import Plan, Planner
 from streams.replay.progress import Progress
@@ -51,6 +52,8 @@ class Assignment:
     rules: JoinRules
     keyed: bool
     timeout: float
+    # Secrets included: an assignment travels on the scan process's stdin only.
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
 
 class FrameProgress:
@@ -115,7 +118,7 @@ def paused_gc() -> Iterator[None]:
 async def fold_assignment(job: Assignment, out: BinaryIO) -> Plan:
     """Read and fold ``job``'s spans with a reader of this process's own."""
     reader = TopicReader(job.bootstrap_servers, client_id="wrapup-replay-shard",
-                         timeout=job.timeout)
+                         timeout=job.timeout, security=job.security)
     await reader.start()
     progress = FrameProgress(out)
     try:

@@ -117,6 +117,7 @@ class JoinWorker:
             # dead owner in CI (pairs never completed); full recovery from the changelog
             # on takeover is slower but complete (the table is bounded by its TTLs).
             table_standby_replicas=0,
+            **s.kafka_security.faust_options(),  # consumer, producer and admin alike
         )
         self.table = app.Table(
             "interactions", default=None, partitions=layout.partitions,

@@ -111,7 +111,8 @@ class HoleFiller:
         they cannot be read: commits of the partition stay behind the hole meanwhile."""
         if self._reader is None:
             self._reader = TopicReader(self.settings.kafka_bootstrap_servers,
-                                       client_id=f"{self.settings.app_id}-holes")
+                                       client_id=f"{self.settings.app_id}-holes",
+                                       security=self.settings.kafka_security)
             await self._reader.start()
         records: list[Any] = []
         for attempt in range(1, HOLE_READ_ATTEMPTS + 1):

@@ -8,13 +8,19 @@
 Topic administration is the product's, in :mod:`streams.kafka.admin`.
 """
 
-from streams.dev.kafka.broker import LocalKafka, external_bootstrap_servers, kafka_from_env
+from streams.dev.kafka.broker import (
+    LocalKafka,
+    SecureListeners,
+    external_bootstrap_servers,
+    kafka_from_env,
+)
 from streams.dev.kafka.config import find_free_port
 from streams.dev.kafka.jars import LocalKafkaError, fetch_jars
 
 __all__ = [
     "LocalKafka",
     "LocalKafkaError",
+    "SecureListeners",
     "external_bootstrap_servers",
     "fetch_jars",
     "find_free_port",

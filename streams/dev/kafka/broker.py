@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +30,7 @@ from streams.dev.kafka.config import (
     render_server_properties,
 )
 from streams.dev.kafka.jars import LocalKafkaError, fetch_jars
+from streams.dev.kafka.tls import TlsFiles
 from streams.kafka.admin import probe_broker
 from streams.kafka.tools import QUICK_JVM, classpath, java_binary, tail
 
@@ -48,6 +50,16 @@ def log_excerpt(path: Path, lines: int = 40) -> str:
     ][:12]
     head = "errors:\n" + "\n".join(errors) + "\n... last lines:\n" if errors else ""
     return head + tail(text, lines)
+
+
+@dataclass(frozen=True)
+class SecureListeners:
+    """Two more listeners besides PLAINTEXT: SASL_SSL (``users`` as SCRAM-SHA-256,
+    SCRAM-SHA-512 and PLAIN credentials, created at format time) and SSL requiring a
+    client certificate signed by ``tls.ca`` (mutual TLS)."""
+
+    tls: TlsFiles
+    users: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def _in_main_thread() -> bool:
@@ -94,6 +106,7 @@ class LocalKafka:
         start_timeout: float = 120.0,
         stop_timeout: float = 30.0,
         extra_properties: Mapping[str, str] | None = None,
+        secure: SecureListeners | None = None,
     ) -> None:
         self._given_data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self._data_dir: Path | None = self._given_data_dir
@@ -106,6 +119,9 @@ class LocalKafka:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.extra_properties = dict(extra_properties or {})
+        self.secure = secure
+        self.sasl_ssl_port: int | None = None
+        self.ssl_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.startup_seconds: float | None = None
         self.exit_code: int | None = None
@@ -136,6 +152,58 @@ class LocalKafka:
         if self.port is None:
             raise LocalKafkaError("LocalKafka has not been started")
         return f"{self.host}:{self.port}"
+
+    @property
+    def sasl_ssl_servers(self) -> str:
+        """``host:port`` of the SASL_SSL listener (with ``secure``)."""
+        if self.sasl_ssl_port is None:
+            raise LocalKafkaError("LocalKafka has no SASL_SSL listener")
+        return f"{self.host}:{self.sasl_ssl_port}"
+
+    @property
+    def ssl_servers(self) -> str:
+        """``host:port`` of the mutual-TLS (SSL) listener (with ``secure``)."""
+        if self.ssl_port is None:
+            raise LocalKafkaError("LocalKafka has no SSL listener")
+        return f"{self.host}:{self.ssl_port}"
+
+    def _secure_properties(self) -> dict[str, str]:
+        assert self.secure is not None
+        tls, h = self.secure.tls, self.host
+        self.sasl_ssl_port = find_free_port(h)
+        self.ssl_port = find_free_port(h)
+        keystore = self.data_dir / "broker-keystore.pem"  # key + chain, as Kafka wants it
+        keystore.touch(mode=0o600)
+        keystore.write_text(tls.broker_key.read_text() + tls.broker_cert.read_text())
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        plain_users = " ".join(f'user_{u}="{pw}"' for u, pw in self.secure.users.items())
+        return {
+            "listeners": f"PLAINTEXT://{h}:{self.port},SASL_SSL://{h}:{self.sasl_ssl_port},"
+                         f"SSL://{h}:{self.ssl_port},CONTROLLER://{h}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{h}:{self.port},"
+                                    f"SASL_SSL://{h}:{self.sasl_ssl_port},"
+                                    f"SSL://{h}:{self.ssl_port}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,"
+                                              "CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config": scram,
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": scram,
+            "listener.name.sasl_ssl.plain.sasl.jaas.config":
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f"{plain_users};",
+            "listener.name.ssl.ssl.client.auth": "required",
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(tls.ca),
+        }
+
+    def _scram_arguments(self) -> list[str]:
+        if self.secure is None:
+            return []
+        return [arg for user, password in self.secure.users.items()
+                for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+                for arg in ("--add-scram", f"{mechanism}=[name={user},password={password}]")]
 
     @property
     def pid(self) -> int | None:
@@ -176,13 +244,15 @@ class LocalKafka:
         while self.controller_port == self.port:
             self.controller_port = find_free_port(self.host)
         props = data / "server.properties"
+        extra = {**(self._secure_properties() if self.secure else {}), **self.extra_properties}
+        props.touch(mode=0o600)
         props.write_text(
             render_server_properties(
                 host=self.host,
                 port=self.port,
                 controller_port=self.controller_port,
                 log_dirs=data / "kraft-logs",
-                extra=self.extra_properties,
+                extra=extra,
             )
         )
         log4j = data / "log4j2.xml"
@@ -208,6 +278,7 @@ class LocalKafka:
                     random_cluster_id(),
                     "-c",
                     str(props),
+                    *self._scram_arguments(),
                 ],
                 capture_output=True,
                 text=True,
