@@ -106,8 +106,9 @@ VARIABLES: tuple[Variable, ...] = (
              "JSON body template of the wrap-up POST ({codeId}, {codeLabel})"),
     Variable("WRAPUP_API_CA_FILE", None,
              "PEM CA bundle for the API's TLS (a private or corporate CA); default: the "
-             "system's CAs. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; TLS is "
-             "always verified"),
+             "system's CAs. TLS is always verified. The standard proxy variables are "
+             "honoured ($HTTPS_PROXY, $HTTP_PROXY, $ALL_PROXY, $NO_PROXY, or lower case "
+             "$https_proxy, $http_proxy, $all_proxy, $no_proxy); http(s) proxies only"),
     Variable("WRAPUP_API_TOKEN", None,
              "static bearer token (instead of OAuth2; or WRAPUP_API_TOKEN_FILE)", secret=True),
     Variable("WRAPUP_API_TOKEN_FILE", None, "file holding the static bearer token"),

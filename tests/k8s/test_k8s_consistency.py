@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from streams.config import VARIABLES, Settings
+from streams.dev.kafka.tls import make_tls_files
 from streams.topics import TopicLayout
 from tests.k8s.k8s_render import (
     K8S,
@@ -55,6 +56,17 @@ def effective_config(docs: list[Doc], tmp_path: Path) -> Settings:
     local_policy = tmp_path / key
     local_policy.write_text(document)
     env["WRAPUP_POLICY_FILE"] = str(local_policy)
+    # The Kafka Secret's files as mounted (a test CA for the CA file).
+    kafka_mount = mounts["kafka"]
+    for name, value in list(env.items()):
+        if value.startswith(f"{kafka_mount}/"):
+            local = tmp_path / "kafka" / value.rpartition("/")[2]
+            local.parent.mkdir(exist_ok=True)
+            if value.endswith((".crt", ".pem")):
+                local.write_bytes(make_tls_files(tmp_path / "tls").ca.read_bytes())
+            else:
+                local.write_text(f"{local.name}-placeholder\n")
+            env[name] = str(local)
     env["WRAPUP_OAUTH_CLIENT_ID"] = "client-id-placeholder"
     env["WRAPUP_OAUTH_CLIENT_SECRET"] = "client-secret-placeholder"
     env["WRAPUP_DATA_DIR"] = str(tmp_path / "data")
@@ -99,6 +111,25 @@ def test_scaledobject_watches_the_faust_apps_consumer_group(
     assert meta["topic"] == settings.events_topic
     assert meta["bootstrapServers"] == settings.kafka_bootstrap_servers
     assert meta["offsetResetPolicy"] == settings.auto_offset_reset
+    # KEDA connects as the worker does: same protocol, mechanism, and Secret.
+    security = settings.kafka_security
+    assert meta.get("tls", "disable") == ("enable" if security.uses_tls else "disable")
+    sasl = (security.mechanism or "").lower().replace("-", "_").replace("scram_sha_", "scram_sha")
+    assert meta.get("sasl", "none") == (sasl if security.uses_sasl else "none")
+    if security.protocol != "PLAINTEXT":
+        auth = find(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+        secrets = {ref["name"] for ref in auth["spec"]["secretTargetRef"]}
+        volumes = {v["name"]: v for v in pod_spec(find(docs, "StatefulSet"))["volumes"]}
+        assert secrets == {volumes["kafka"]["secret"]["secretName"]}
+        keys = {ref["parameter"]: ref["key"] for ref in auth["spec"]["secretTargetRef"]}
+        if security.uses_sasl:
+            assert {"username", "password"} <= set(keys)
+        for parameter, variable in (("username", "WRAPUP_KAFKA_SASL_USERNAME_FILE"),
+                                    ("password", "WRAPUP_KAFKA_SASL_PASSWORD_FILE"),
+                                    ("ca", "WRAPUP_KAFKA_SSL_CA_FILE")):
+            mounted = configmap_env(docs, worker_container(docs)).get(variable)
+            if mounted is not None:
+                assert mounted.endswith(f"/{keys[parameter]}"), (parameter, mounted)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -114,7 +145,7 @@ def test_network_policy_allows_the_configured_kafka_and_api_ports(
     api = urlsplit(settings.api_base_url)
     assert (api.port or {"https": 443, "http": 80}[api.scheme], "TCP") in egress_ports
     assert {(53, "UDP"), (53, "TCP")} <= egress_ports
-    assert len(egress_ports) == 2 + 1 + 1, "egress: DNS, Kafka and the API only"
+    assert len(egress_ports) == 2 + 2 + 1, "egress: DNS, Kafka (9092, 9093) and the API only"
 
 
 def test_dockerfile_user_is_the_pods_user() -> None:

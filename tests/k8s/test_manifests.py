@@ -34,17 +34,19 @@ from tests.k8s.k8s_render import (
 
 # Kubernetes versions checked: the oldest we claim to support and the newest known.
 K8S_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
-CRD_KINDS = {"ScaledObject", "ServiceMonitor", "PodMonitor", "PrometheusRule"}
+CRD_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PodMonitor",
+             "PrometheusRule"}
 
 
 @functools.cache
 def crd_models() -> dict[str, Any]:
     """Pydantic models of the CRDs (slow to import: once per session)."""
-    from cloudcoil.models.keda.v1alpha1 import ScaledObject
+    from cloudcoil.models.keda.v1alpha1 import ScaledObject, TriggerAuthentication
     from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule, ServiceMonitor
 
     return {
         "keda.sh/v1alpha1/ScaledObject": ScaledObject,
+        "keda.sh/v1alpha1/TriggerAuthentication": TriggerAuthentication,
         "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
         "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
         "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
@@ -82,7 +84,7 @@ def test_overlay_renders_the_expected_kinds(overlay: str) -> None:
     assert kinds == sorted([
         "ConfigMap", "CronJob", "NetworkPolicy", "PodDisruptionBudget",
         "PrometheusRule", "ScaledObject", "Service", "ServiceAccount", "ServiceMonitor",
-        "StatefulSet",
+        "StatefulSet", "TriggerAuthentication",
     ])
     assert all(d["metadata"].get("namespace") for d in render(overlay)
                if d["kind"] not in ("Namespace",)), "every resource gets the overlay's namespace"
@@ -110,7 +112,8 @@ def test_strict_schema_validation_rejects_an_unknown_field() -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_pass_their_crd_schemas(overlay: str) -> None:
     crds = [d for d in render(overlay) if d["kind"] in CRD_KINDS]
-    assert {d["kind"] for d in crds} == {"ScaledObject", "ServiceMonitor", "PrometheusRule"}
+    assert {d["kind"] for d in crds} == {"ScaledObject", "ServiceMonitor", "PrometheusRule",
+                                         "TriggerAuthentication"}
     for doc in crds:
         validate_crd(doc)
 
