@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
+from streams.config import kafka_security_from_env  # noqa: E402
 from streams.dev.kafka import kafka_from_env  # noqa: E402
 from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
 from tests.worker.fixtures import RecordingPlatform, WorkerProcess, event, worker_env  # noqa: E402
@@ -89,7 +90,8 @@ def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> N
     """Publish in batches of 5,000 unacknowledged sends (the harness's one-by-one
     ``send_and_wait`` would make the producer, not the worker, the bottleneck)."""
     async def run() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
+                                    **kafka_security_from_env().client_options())
         await producer.start()
         try:
             for start in range(0, len(records), 5_000):
@@ -121,7 +123,8 @@ def main() -> None:
     with kafka_from_env() as bootstrap, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         topic = f"sizing-{uuid.uuid4().hex[:8]}"
-        ensure_topics_sync(bootstrap, [TopicSpec(topic, args.partitions)])
+        ensure_topics_sync(bootstrap, [TopicSpec(topic, args.partitions)],
+                           security=kafka_security_from_env())
         platform = RecordingPlatform()
         platform.start()
         env = worker_env(bootstrap, topic, platform.base_url, work / "data1",

@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from streams.config import Settings  # noqa: E402
+from streams.config import Settings, kafka_security_from_env  # noqa: E402
 from streams.dev.kafka import kafka_from_env  # noqa: E402
 from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
 from streams.kafka.reader import FETCH_MAX_BYTES, PARTITION_FETCH_BYTES  # noqa: E402
@@ -92,7 +92,8 @@ def load_kcat(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]],
 
 async def load_aiokafka(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20,
-                                max_batch_size=512 * 1024)
+                                max_batch_size=512 * 1024,
+                                **kafka_security_from_env().client_options())
     await producer.start()
     try:
         pending = []
@@ -111,7 +112,8 @@ async def plain_read(bootstrap: str, topic: str, partitions: int) -> tuple[int, 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                 enable_auto_commit=False, fetch_max_bytes=FETCH_MAX_BYTES,
                                 max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
-                                fetch_max_wait_ms=100, check_crcs=False)
+                                fetch_max_wait_ms=100, check_crcs=False,
+                                **kafka_security_from_env().client_options())
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
@@ -162,11 +164,15 @@ def main() -> None:
         parser.error("--events must be within 1,000..5,000,000 and --runs within 1..10")
     with kafka_from_env() as bootstrap, tempfile.TemporaryDirectory() as tmp:
         topic = f"bench-replay-{uuid.uuid4().hex[:8]}"
-        ensure_topics_sync(bootstrap, [TopicSpec(topic, args.partitions)])
+        ensure_topics_sync(bootstrap, [TopicSpec(topic, args.partitions)],
+                           security=kafka_security_from_env())
         since = time.time() - 1.0  # record times are the load time: all inside the window
         records = make_events(args.events)
         started = time.perf_counter()
-        use_kcat = args.loader == "kcat" or (args.loader == "auto" and shutil.which("kcat"))
+        # kcat would need the credentials on its command line: aiokafka on a secured cluster.
+        plaintext = kafka_security_from_env().protocol == "PLAINTEXT"
+        use_kcat = plaintext and (args.loader == "kcat"
+                                  or (args.loader == "auto" and shutil.which("kcat")))
         if use_kcat:
             load_kcat(bootstrap, topic, records, Path(tmp))
         else:
@@ -176,6 +182,7 @@ def main() -> None:
         print(f"loaded {n:,} events into {topic} ({args.partitions} partitions) with "
               f"{'kcat' if use_kcat else 'aiokafka'} in {time.perf_counter() - started:.1f}s")
         settings = Settings.from_env({
+            **{k: v for k, v in os.environ.items() if k.startswith("WRAPUP_KAFKA_")},
             "WRAPUP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "WRAPUP_EVENTS_TOPIC": topic,
             "WRAPUP_OUTCOMES_TOPIC": f"{topic}.outcomes",  # absent: an empty ledger

@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from streams.config import kafka_security_from_env  # noqa: E402
 from streams.dev.kafka import kafka_from_env  # noqa: E402
 from streams.kafka.admin import TopicSpec, ensure_topics_sync  # noqa: E402
 from tests.worker.fixtures import RecordingPlatform, WorkerProcess, worker_env  # noqa: E402
@@ -59,7 +60,8 @@ def make_events(n: int) -> list[tuple[bytes, bytes]]:
 
 async def load(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20,
-                                max_batch_size=512 * 1024)
+                                max_batch_size=512 * 1024,
+                                **kafka_security_from_env().client_options())
     await producer.start()
     started = time.perf_counter()
     try:
@@ -79,7 +81,8 @@ async def plain_read(bootstrap: str, topic: str, n: int) -> float:
     """Seconds for a plain consumer to read and parse ``n`` records from the start."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
+                                max_partition_fetch_bytes=4 * 1024 * 1024,
+                                **kafka_security_from_env().client_options())
     await consumer.start()
     try:
         seen = 0
@@ -140,7 +143,8 @@ def main() -> None:
         parser.error("--events must be between 2 and 5,000,000")
     with kafka_from_env() as bootstrap, tempfile.TemporaryDirectory() as tmp:
         topic = f"bench-throughput-{uuid.uuid4().hex[:8]}"
-        ensure_topics_sync(bootstrap, [TopicSpec(topic, args.partitions)])
+        ensure_topics_sync(bootstrap, [TopicSpec(topic, args.partitions)],
+                           security=kafka_security_from_env())
         records = make_events(args.events)
         load_s = asyncio.run(load(bootstrap, topic, records))
         n = len(records)

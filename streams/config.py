@@ -491,6 +491,12 @@ class _Reader:
             raise ConfigError(f"{name}: {exc}") from None
 
 
+def kafka_security_from_env(env: Mapping[str, str] | None = None) -> KafkaSecurity:
+    """Only the ``WRAPUP_KAFKA_*`` connection settings, validated as :meth:`Settings.from_env`
+    does (for benchmarks and tools that need no policy)."""
+    return _Reader(os.environ if env is None else env).kafka_security()
+
+
 def describe_variables() -> str:
     """Help text listing every variable, its default and its meaning."""
     lines = []
