@@ -190,3 +190,18 @@ def test_wrong_password_unknown_ca_plaintext_and_no_client_cert_fail_fast_in_one
         assert message.startswith(f"cannot reach Kafka at {servers}: {expected}"), message
         assert "\n" not in message and seconds < 10, (message, seconds)
         assert k.password not in message and "wrong-password-123" not in message
+
+
+def test_help_lists_the_security_variables_and_never_a_value(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    monkeypatch.setenv("WRAPUP_KAFKA_SASL_PASSWORD", "in-the-environment-secret")
+    result = CliRunner().invoke(main, ["worker", "--help"])
+    assert result.exit_code == 0
+    for name in ("WRAPUP_KAFKA_SECURITY_PROTOCOL", "WRAPUP_KAFKA_SASL_PASSWORD_FILE",
+                 "WRAPUP_KAFKA_SSL_CA_FILE", "WRAPUP_API_CA_FILE"):
+        assert name in result.output
+    assert "in-the-environment-secret" not in result.output
