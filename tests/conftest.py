@@ -48,6 +48,7 @@ class SecuredKafka:
     plaintext: str  # for test set-up only (topics, producing, reading back)
     sasl_ssl: str
     ssl: str  # mutual TLS: a client certificate is required
+    sasl_plaintext: str
     tls: TlsFiles
     user: str
     password: str
@@ -65,13 +66,14 @@ class SecuredKafka:
 @pytest.fixture(scope="session")
 def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     """A second local broker (started on first use, shared by the session) with SASL_SSL
-    (SCRAM-SHA-256/512 and PLAIN) and mutual-TLS listeners, besides PLAINTEXT."""
+    and SASL_PLAINTEXT (SCRAM-SHA-256/512 and PLAIN) and mutual-TLS listeners, besides
+    PLAINTEXT."""
     base = tmp_path_factory.mktemp("secured-kafka")
     tls = make_tls_files(base / "tls")
     user, password = "wrapup", f"pw-{uuid.uuid4().hex}"
     with LocalKafka(secure=SecureListeners(tls, {user: password})) as kafka:
         yield SecuredKafka(kafka.bootstrap_servers, kafka.sasl_ssl_servers, kafka.ssl_servers,
-                           tls, user, password)
+                           kafka.sasl_plaintext_servers, tls, user, password)
 
 
 @pytest.fixture(scope="session")

@@ -154,6 +154,13 @@ def test_admin_producer_and_reader_over_sasl_ssl(secured_kafka: SecuredKafka,
     assert _roundtrip(k.sasl_ssl, sec, topic) == [b"hello"]
 
 
+def test_sasl_plaintext(secured_kafka: SecuredKafka) -> None:
+    k = secured_kafka
+    sec = KafkaSecurity("SASL_PLAINTEXT", "SCRAM-SHA-256", k.user, k.password)
+    ensure_topics_sync(k.sasl_plaintext, [TopicSpec("secured-sasl-plaintext")], security=sec)
+    assert _roundtrip(k.sasl_plaintext, sec, "secured-sasl-plaintext") == [b"hello"]
+
+
 def test_mutual_tls(secured_kafka: SecuredKafka, tmp_path: Path) -> None:
     k = secured_kafka
     sec = KafkaSecurity("SSL", ca_file=str(k.tls.ca), cert_file=str(k.tls.client_cert),

@@ -111,3 +111,19 @@ def test_the_reset_command_reads_the_settings_and_leaves_no_file(
     assert "NEW-OFFSET" in proc.stdout and "(preview only" in proc.stdout
     assert k.password not in proc.stdout + proc.stderr
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_reset_tool_runs_over_mutual_tls(secured_kafka: SecuredKafka,
+                                            kafka_jars: Path) -> None:
+    k = secured_kafka
+    topic = "reset-mtls"
+    ensure_topics_sync(k.plaintext, [TopicSpec(topic, 1)])
+    security = KafkaSecurity("SSL", ca_file=str(k.tls.ca), cert_file=str(k.tls.client_cert),
+                             key_file=str(k.tls.client_key))
+    table = reset_offsets(k.ssl, "reset-mtls-group", topic, None, execute=False,
+                          security=security)
+    assert "NEW-OFFSET" in table and topic in table
+    with pytest.raises(ReplayError) as info:  # the same listener without the client certificate
+        reset_offsets(k.ssl, "reset-mtls-group", topic, None, execute=False,
+                      security=KafkaSecurity("SSL", ca_file=str(k.tls.ca)), timeout=60)
+    assert "\n" not in str(info.value)

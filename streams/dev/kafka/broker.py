@@ -54,9 +54,9 @@ def log_excerpt(path: Path, lines: int = 40) -> str:
 
 @dataclass(frozen=True)
 class SecureListeners:
-    """Two more listeners besides PLAINTEXT: SASL_SSL (``users`` as SCRAM-SHA-256,
-    SCRAM-SHA-512 and PLAIN credentials, created at format time) and SSL requiring a
-    client certificate signed by ``tls.ca`` (mutual TLS)."""
+    """Three more listeners besides PLAINTEXT: SASL_SSL and SASL_PLAINTEXT (``users`` as
+    SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN credentials, the SCRAM ones created at format
+    time) and SSL requiring a client certificate signed by ``tls.ca`` (mutual TLS)."""
 
     tls: TlsFiles
     users: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -122,6 +122,7 @@ class LocalKafka:
         self.secure = secure
         self.sasl_ssl_port: int | None = None
         self.ssl_port: int | None = None
+        self.sasl_plaintext_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.startup_seconds: float | None = None
         self.exit_code: int | None = None
@@ -161,6 +162,13 @@ class LocalKafka:
         return f"{self.host}:{self.sasl_ssl_port}"
 
     @property
+    def sasl_plaintext_servers(self) -> str:
+        """``host:port`` of the SASL_PLAINTEXT listener (with ``secure``)."""
+        if self.sasl_plaintext_port is None:
+            raise LocalKafkaError("LocalKafka has no SASL_PLAINTEXT listener")
+        return f"{self.host}:{self.sasl_plaintext_port}"
+
+    @property
     def ssl_servers(self) -> str:
         """``host:port`` of the mutual-TLS (SSL) listener (with ``secure``)."""
         if self.ssl_port is None:
@@ -172,25 +180,29 @@ class LocalKafka:
         tls, h = self.secure.tls, self.host
         self.sasl_ssl_port = find_free_port(h)
         self.ssl_port = find_free_port(h)
+        self.sasl_plaintext_port = find_free_port(h)
+        sasl_plain = f"SASL_PLAINTEXT://{h}:{self.sasl_plaintext_port}"
         keystore = self.data_dir / "broker-keystore.pem"  # key + chain, as Kafka wants it
         keystore.touch(mode=0o600)
         keystore.write_text(tls.broker_key.read_text() + tls.broker_cert.read_text())
         scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
         plain_users = " ".join(f'user_{u}="{pw}"' for u, pw in self.secure.users.items())
+        plain = f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};"
         return {
             "listeners": f"PLAINTEXT://{h}:{self.port},SASL_SSL://{h}:{self.sasl_ssl_port},"
-                         f"SSL://{h}:{self.ssl_port},CONTROLLER://{h}:{self.controller_port}",
+                         f"SSL://{h}:{self.ssl_port},{sasl_plain},"
+                         f"CONTROLLER://{h}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{h}:{self.port},"
                                     f"SASL_SSL://{h}:{self.sasl_ssl_port},"
-                                    f"SSL://{h}:{self.ssl_port}",
+                                    f"SSL://{h}:{self.ssl_port},{sasl_plain}",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,"
+                                              "SASL_PLAINTEXT:SASL_PLAINTEXT,"
                                               "CONTROLLER:PLAINTEXT",
             "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
-            "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config": scram,
-            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": scram,
-            "listener.name.sasl_ssl.plain.sasl.jaas.config":
-                f"org.apache.kafka.common.security.plain.PlainLoginModule required "
-                f"{plain_users};",
+            **{f"listener.name.{name}.{mech}.sasl.jaas.config": jaas
+               for name in ("sasl_ssl", "sasl_plaintext")
+               for mech, jaas in (("scram-sha-256", scram), ("scram-sha-512", scram),
+                                  ("plain", plain))},
             "listener.name.ssl.ssl.client.auth": "required",
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": str(keystore),
