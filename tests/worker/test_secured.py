@@ -4,9 +4,11 @@ TLS port, with nothing posted. The secrets never show in its log or its metrics.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +111,25 @@ def test_a_bad_secured_connection_stops_the_worker_with_one_line_and_posts_nothi
     for secret in (k.password, "not-the-password-42"):
         assert secret not in proc.stderr + proc.stdout
     assert platform.posted_ids() == []
+
+
+def test_the_hole_reader_reads_over_sasl_ssl(secured_kafka: SecuredKafka,
+                                             tmp_path: Path) -> None:
+    from streams.config import Settings
+    from streams.continuity import Hole
+    from streams.worker.holes import HoleFiller
+
+    k = secured_kafka
+    topic = "holes-sasl-ssl"
+    ensure_topics_sync(k.plaintext, [TopicSpec(topic, 1)])
+    produce(k.plaintext, topic, [(f"h{i}".encode(), event("ended", f"h{i}")) for i in range(5)])
+    settings = Settings.from_env(worker_env(k.sasl_ssl, topic, "http://127.0.0.1:1",
+                                            tmp_path / "data", **k.env()))
+    async def read() -> list[Any]:
+        holes = HoleFiller(settings, settings.outcomes_topic)
+        try:
+            return await holes._read(topic, 0, Hole(1, 4))
+        finally:
+            await holes.stop()
+
+    assert [r.offset for r in asyncio.run(read())] == [1, 2, 3]
