@@ -37,7 +37,7 @@ async def gather(settings: Settings, interaction_id: str, window: Window, *,
     key = interaction_id.encode()
     topic = TopicLayout.for_settings(settings, 0).join_source
     reader = TopicReader(settings.kafka_bootstrap_servers, client_id="wrapup-explain",
-                         timeout=timeout)
+                         timeout=timeout, security=settings.kafka_security)
     try:
         await reader.start()
     except KafkaReadError as exc:

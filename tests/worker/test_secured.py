@@ -1,6 +1,7 @@
-"""The real worker over SASL_SSL (SCRAM, the password from a file) and mutual TLS, and
-its one-line refusal of a wrong password, an unknown CA and a plaintext connection to the
-TLS port, with nothing posted. The secrets never show in its log or its metrics."""
+"""The real worker (and `wrapup explain` after it) over SASL_SSL (SCRAM, the password from
+a file) and mutual TLS, and its one-line refusal of a wrong password, an unknown CA and a
+plaintext connection to the TLS port, with nothing posted. The secrets never show in its
+log or its metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from streams.dev.kafka.tls import make_tls_files
@@ -64,7 +66,16 @@ def test_the_worker_pairs_and_posts_over_sasl_ssl_scram(
     k = secured_kafka
     topic = "worker-sasl-ssl"
     ensure_topics_sync(k.plaintext, [TopicSpec(topic, 2)])
-    run_pair(k, secured_env(k, topic, platform, tmp_path), topic, platform, tmp_path, "sasl-1")
+    env = secured_env(k, topic, platform, tmp_path)
+    run_pair(k, env, topic, platform, tmp_path, "sasl-1")
+    # `wrapup explain` reads the same cluster with the same settings.
+    clean = {key: v for key, v in os.environ.items() if not key.startswith("WRAPUP_")}
+    done = subprocess.run([*WorkerProcess.command(), "explain", "sasl-1", "--json"], cwd=REPO,
+                          env={**clean, **env}, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["final"]["outcome"] == "applied"
+    assert k.password not in done.stdout + done.stderr
 
 
 def test_the_worker_pairs_and_posts_over_mutual_tls(
