@@ -8,16 +8,13 @@ when it is set and starts a broker otherwise.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -30,26 +27,12 @@ from streams.dev.kafka.config import (
     render_server_properties,
 )
 from streams.dev.kafka.jars import LocalKafkaError, fetch_jars
+from streams.dev.kafka.process import die_with_parent, in_main_thread, log_excerpt
 from streams.dev.kafka.tls import TlsFiles
 from streams.kafka.admin import probe_broker
 from streams.kafka.tools import QUICK_JVM, classpath, java_binary, tail
 
 ENV_BOOTSTRAP = "KAFKA_BOOTSTRAP_SERVERS"
-
-
-def log_excerpt(path: Path, lines: int = 40) -> str:
-    """The first error lines (with their causes) and the last ``lines`` lines of a log."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    errors = [
-        line
-        for line in text.splitlines()
-        if " ERROR " in line or " FATAL " in line or line.startswith("Caused by:")
-    ][:12]
-    head = "errors:\n" + "\n".join(errors) + "\n... last lines:\n" if errors else ""
-    return head + tail(text, lines)
 
 
 @dataclass(frozen=True)
@@ -60,31 +43,6 @@ class SecureListeners:
 
     tls: TlsFiles
     users: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-
-def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to SIGTERM the child when this process dies.
-
-    Only used from the main thread: PDEATHSIG fires when the *thread* that forked exits.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # parent already gone between fork and prctl
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
 
 
 class LocalKafka:
@@ -320,7 +278,7 @@ class LocalKafka:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal reaches only our supervisor
-                preexec_fn=_die_with_parent() if _in_main_thread() else None,
+                preexec_fn=die_with_parent() if in_main_thread() else None,
             )
         try:
             self._wait_ready(began)

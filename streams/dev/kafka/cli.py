@@ -20,8 +20,9 @@ from typing import Any
 
 import click
 
-from streams.dev.kafka.broker import LocalKafka, external_bootstrap_servers, log_excerpt
+from streams.dev.kafka.broker import LocalKafka, external_bootstrap_servers
 from streams.dev.kafka.jars import fetch_jars
+from streams.dev.kafka.process import log_excerpt
 from streams.kafka.admin import probe_broker
 from streams.kafka.errors import KafkaAccessError
 from streams.kafka.tools import cache_dir
