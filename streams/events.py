@@ -54,6 +54,22 @@ class RejectReason(enum.Enum):
     BAD_TIMESTAMP = "bad_timestamp"
 
 
+LEG_SEPARATOR = "/"  # never in a safe ID (see _SAFE_ID): the key splits unambiguously
+
+
+def leg_key(interaction_id: str, leg_id: str | None) -> str:
+    """The join's unit: ``interaction`` for a single-leg interaction, else
+    ``interaction/leg``. All legs of an interaction share its Kafka record key, so they
+    land on one partition."""
+    return interaction_id if leg_id is None else f"{interaction_id}{LEG_SEPARATOR}{leg_id}"
+
+
+def split_leg_key(key: str) -> tuple[str, str | None]:
+    """Inverse of :func:`leg_key`."""
+    interaction_id, _, leg_id = key.partition(LEG_SEPARATOR)
+    return interaction_id, leg_id or None
+
+
 class Event(NamedTuple):
     """One validated lifecycle event of an interaction (a named tuple: cheap to build)."""
 
@@ -67,6 +83,14 @@ class Event(NamedTuple):
     acw_deadline: float | None = None
     wrapup_code_id: str | None = None
     wrapped_by: str | None = None
+    leg_id: str | None = None  # agent participant / leg; None: the interaction's only leg
+    communication_id: str | None = None  # the leg's communication (Genesys), if known
+    media_type: str | None = None  # the leg's media (calls, chats, ...), if the API needs it
+
+    @property
+    def key(self) -> str:
+        """The join's key: the leg (see :func:`leg_key`)."""
+        return leg_key(self.interaction_id, self.leg_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +202,7 @@ def _parse_plain(doc: dict[str, Any]) -> Event | None:
     if not 0 < occurred_at < _MAX_EPOCH_SECONDS:
         return None
     return _new_tuple(Event, (event_id, event_type, iid, occurred_at, agent, queue, campaign,
-                              acw_deadline, code_id, source))
+                              acw_deadline, code_id, source, None, None, None))
 
 
 def _parse_checked(doc: dict[str, Any]) -> Event:

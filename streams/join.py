@@ -17,7 +17,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from streams.events import Event, EventType
+from streams.events import Event, EventType, leg_key
 from streams.outcomes import DeliveryReport, Outcome
 from streams.policy import Policy, WrapupCode
 
@@ -71,6 +71,14 @@ class InteractionState(NamedTuple):
     paired_at: float | None = None
     outcome: Outcome | None = None
     reason: str | None = None
+    leg_id: str | None = None  # agent participant / leg; None: the interaction's only leg
+    communication_id: str | None = None
+    media_type: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The join's key (:func:`streams.events.leg_key`)."""
+        return leg_key(self.interaction_id, self.leg_id)
 
     @property
     def code(self) -> WrapupCode | None:
@@ -251,7 +259,8 @@ def _new_pending(event: Event, now: float, rules: JoinRules) -> InteractionState
         context = (None, None, None, None)
     return _new_tuple(InteractionState, (
         event.interaction_id, Status.PENDING, now, now + rules.pending_ttl, -1,
-        None, None, None, None, *context, None, None, None, None, None))
+        None, None, None, None, *context, None, None, None, None, None,
+        event.leg_id, event.communication_id, event.media_type))
 
 
 def record_outcome(

@@ -31,10 +31,12 @@ Decoded = tuple[Event, ...] | Rejection
 
 
 class Leg(NamedTuple):
-    """What a wrap-up is set on: an interaction, and (later) one agent leg of it."""
+    """What a wrap-up is set on: one agent leg of an interaction."""
 
     interaction_id: str
     leg_id: str | None = None  # participant / leg ID; None: the interaction's only leg
+    communication_id: str | None = None  # Genesys: the participant's communication
+    media_type: str | None = None  # Genesys: the conversation's path segment (calls, ...)
 
 
 @dataclass(frozen=True, slots=True)
