@@ -23,10 +23,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def load_settings() -> Settings:
     """Settings from the environment, or one error line naming the bad variable."""
+    from streams import platforms
+
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
+        platforms.load(settings)  # the platform's own variables, checked at start
     except ConfigError as exc:
         fail(f"configuration error: {exc}")
+    return settings
 
 
 # Development tooling's command groups, imported only when one of them is run (or listed

@@ -82,6 +82,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_DATA_DIR", "var/wrapup-data", "directory for Faust's data and RocksDB"),
     Variable("WRAPUP_POLICY_FILE", None, "path to the campaign/queue -> wrap-up code JSON"),
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
+    Variable("WRAPUP_PLATFORM", "generic",
+             "the contact-center platform's dialect (events and API): generic (the "
+             "simulator's own); see the README's Platforms section"),
     Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
              "base URL of the contact-center API"),
     Variable("WRAPUP_API_WRAPUP_PATH",
