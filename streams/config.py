@@ -65,8 +65,8 @@ class Settings:
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     api_ca_file: str | None = None
     platform: str = "generic"  # WRAPUP_PLATFORM: a name in streams.platforms.PLATFORMS
-    # The WRAPUP_* variables as read: a platform's build() reads its own from here.
-    platform_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # The declared variables that are set: a platform's build() reads its own here.
+    platform_env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def join_rules(self) -> JoinRules:
         """The pure join's rules (policy and time limits) from these settings."""
@@ -100,7 +100,7 @@ class Settings:
             policy=r.policy(),
             policy_file=Path(path) if (path := r.raw("WRAPUP_POLICY_FILE")) else None,
             platform=r.name("WRAPUP_PLATFORM"),
-            platform_env={k: v for k, v in env.items() if k.startswith(PREFIX)},
+            platform_env={v.name: env[v.name] for v in VARIABLES if v.name in env},
             api_base_url=r.url("WRAPUP_API_BASE_URL"),
             api_wrapup_path=r.path_template("WRAPUP_API_WRAPUP_PATH"),
             api_interaction_path=r.path_template("WRAPUP_API_INTERACTION_PATH"),
