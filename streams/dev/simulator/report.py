@@ -63,7 +63,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     failures = Counter(
         r.reason for r in ledger.requests
         if r.path.startswith("/api/") and r.reason not in ("applied", "ok", "not_ready",
-                                                           "already_wrapped")
+                                                           "already_wrapped", "no_wrapup")
     )
     slow = sum(
         1 for r in posts
