@@ -14,7 +14,7 @@ The ledger key is the leg, ``conversation/participant``; a wrong communication I
 medium names no leg (404). Applied: 202, no body. Not in ACW yet and already wrapped are
 both 409 with the same error code (Genesys documents neither; the profile reads back).
 Every API answer carries ``inin-ratelimit-count/allowed/reset``; past ``rate_per_minute``
-requests per token in a minute the answer is 429 with ``Retry-After``.
+requests per token in a minute (``rate_window``) the answer is 429 with ``Retry-After``.
 
 Events per leg transition, in the platform's order (disconnect first, ACW later):
 ended — the flat calls notification, then ``user.end``; wrapping-up — the conversations
@@ -56,14 +56,15 @@ class GenesysDialect(Dialect):
     token_path = TOKEN_PATH
 
     def __init__(self, *, envelope: str = "mixed", topics: tuple[str, ...] = TOPICS,
-                 rate_per_minute: int = 300, transfer_fraction: float = 0.3,
-                 not_required_fraction: float = 0.1) -> None:
+                 rate_per_minute: int = 300, rate_window: float = 60.0,
+                 transfer_fraction: float = 0.3, not_required_fraction: float = 0.1) -> None:
         if envelope not in ENVELOPES or not topics or set(topics) - set(TOPICS):
             raise ValueError(f"envelope one of {ENVELOPES}; topics a subset of {TOPICS}")
-        if rate_per_minute < 1:
-            raise ValueError("rate_per_minute must be >= 1")
+        if rate_per_minute < 1 or rate_window <= 0:
+            raise ValueError("rate_per_minute must be >= 1 and rate_window positive")
         self.envelope, self.topics = envelope, tuple(topics)
-        self.rate_per_minute = rate_per_minute
+        self.rate_per_minute = rate_per_minute  # per token, per ``rate_window`` seconds
+        self.rate_window = rate_window  # 60 s on Genesys; shorter only to test quickly
         self.transfer_fraction, self.not_required_fraction = (transfer_fraction,
                                                               not_required_fraction)
         self._windows: dict[str, SlidingWindow] = {}
@@ -132,11 +133,12 @@ class GenesysDialect(Dialect):
 
     def admit(self, token: str | None, now: float) -> float | None:
         window = self._windows.setdefault(token or "", SlidingWindow())
-        return window.admit(now, self.rate_per_minute, 60.0)
+        return window.admit(now, self.rate_per_minute, self.rate_window)
 
     def headers(self, token: str | None, now: float) -> dict[str, str]:
         window = self._windows.get(token or "")
-        count, reset = window.usage(now, 60.0) if window is not None else (0, 0.0)
+        count, reset = (window.usage(now, self.rate_window) if window is not None
+                        else (0, 0.0))
         return {"inin-ratelimit-count": str(count),
                 "inin-ratelimit-allowed": str(self.rate_per_minute),
                 "inin-ratelimit-reset": str(int(reset + 0.999))}
@@ -206,12 +208,12 @@ class GenesysDialect(Dialect):
             "WRAPUP_OAUTH_CLIENT_ID": auth.client_id,
             "WRAPUP_OAUTH_CLIENT_SECRET": auth.client_secret,
             # One token: stay under its per-minute budget (the profile's advice too).
-            "WRAPUP_API_RATE_LIMIT": f"{self.rate_per_minute / 60 * 0.9:g}",
+            "WRAPUP_API_RATE_LIMIT": f"{self.rate_per_minute / self.rate_window * 0.9:g}",
         }
 
     def options(self) -> dict[str, Any]:
         return {"envelope": self.envelope, "topics": list(self.topics),
-                "rate_per_minute": self.rate_per_minute,
+                "rate_per_minute": self.rate_per_minute, "rate_window": self.rate_window,
                 "transfer_fraction": self.transfer_fraction,
                 "not_required_fraction": self.not_required_fraction}
 
