@@ -99,4 +99,4 @@ class Found:
     @property
     def anything(self) -> bool:
         return bool(self.events or self.state or self.state_deleted or self.outcomes
-                    or self.dead_letters)
+                    or self.dead_letters or self.leg_states)
