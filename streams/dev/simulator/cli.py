@@ -148,8 +148,11 @@ def _chaos(kw: dict[str, Any]) -> Chaos:
 
 def _describe(workload: Workload, speed: float) -> str:
     p = workload.params
+    legs = len(workload.interactions)
+    count = f"{p.interactions} interactions" + (f" ({legs} agent legs)"
+                                                if legs != p.interactions else "")
     return (
-        f"workload: {p.interactions} interactions at {p.rate:g}/s over {p.agents} agents, "
+        f"workload: {count} at {p.rate:g}/s over {p.agents} agents, "
         f"seed {p.seed}, {len(workload.in_scope())} in scope; transition "
         f"{p.transition.describe()}; ACW timeout {p.acw_timeout.describe()}; agent picks "
         f"{p.agent_pick_probability:.0%}; duplicates {p.duplicate_fraction:.0%}, lost "

@@ -39,7 +39,10 @@ from streams.dev.simulator.dialects.genesys_plan import communication_of, plan_l
 from streams.dev.simulator.lifecycle import State, Transition
 from streams.dev.simulator.platform import TOKEN_PATH, AuthConfig, Platform
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams
-from streams.events import EventType, leg_key
+from streams.events import Event, EventType, Rejection, leg_key
+from streams.platforms.base import Leg
+from streams.platforms.genesys import Credentials, Endpoints, GenesysApi, GenesysEvents
+from streams.policy import WrapupCode
 
 PARTICIPANT = "/api/v2/conversations/{media}/{conversationId}/participants/{participantId}"
 COMMUNICATION = PARTICIPANT + "/communications/{communicationId}"
@@ -210,6 +213,21 @@ class GenesysDialect(Dialect):
             # One token: stay under its per-minute budget (the profile's advice too).
             "WRAPUP_API_RATE_LIMIT": f"{self.rate_per_minute / self.rate_window * 0.9:g}",
         }
+
+    # ---- the baseline: the product's own Genesys reading and request, after a fixed delay
+
+    baseline_once_per_leg = True  # every leg's ended is in several records
+
+    def baseline_ended(self, value: bytes | None) -> list[Event]:
+        decoded = GenesysEvents().decode(value)
+        return [] if isinstance(decoded, Rejection) else [
+            e for e in decoded if e.type is EventType.ENDED]
+
+    def baseline_request(self, event: Event, code: WrapupCode) -> tuple[str, str, Any]:
+        api = GenesysApi(Endpoints("", TOKEN_PATH), Credentials())  # paths relative to the sim
+        request = api.wrapup_request(Leg(event.interaction_id, event.leg_id,
+                                         event.communication_id, event.media_type), code)
+        return request.method, request.path, orjson.loads(request.content or b"null")
 
     def options(self) -> dict[str, Any]:
         return {"envelope": self.envelope, "topics": list(self.topics),
