@@ -20,7 +20,9 @@ from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import LegPlan, PlannedInteraction, WorkloadParams
 from streams.events import Event, EventType, Rejection, split_leg_key
 from streams.platforms.genesys import GenesysEvents
+from streams.policy import WrapupCode
 from tests.helpers import async_wait_for
+from tests.platforms.genesys.fixtures import AGENT_A, COMM_A, CONVERSATION, raw
 
 AUTH = AuthConfig("gc-client", "gc-secret")
 
@@ -173,3 +175,23 @@ def test_only_some_topics() -> None:
         GenesysDialect(topics=("presence",))
     assert GenesysDialect(topics=("calls",)).topics == ("calls",)
     assert LegPlan("c", "p", "m").siblings == ()
+
+
+def test_the_baseline_reads_and_posts_in_the_dialect() -> None:
+    code = WrapupCode("wc-sales-auto", "Sales - auto")
+    d = GenesysDialect()
+    (ended,) = d.baseline_ended(raw("eventbridge_detail_user_end.json"))
+    assert (ended.key, ended.communication_id) == (f"{CONVERSATION}/{AGENT_A}", COMM_A)
+    assert d.baseline_ended(raw("detail_acw.json")) == [] and d.baseline_ended(b"{") == []
+    method, path, body = d.baseline_request(ended, code)
+    assert (method, path, body) == (
+        "POST", f"/api/v2/conversations/calls/{CONVERSATION}/participants/{AGENT_A}"
+        f"/communications/{COMM_A}/wrapup", {"code": code.id, "name": code.label})
+    (flat,) = d.baseline_ended(raw("calls_disconnected.json"))
+    assert d.baseline_request(flat, code)[:2] == (
+        "PATCH", f"/api/v2/conversations/calls/{CONVERSATION}/participants/{AGENT_A}")
+    generic = load("generic")
+    assert generic.baseline_request(flat._replace(leg_id=None), code) == (
+        "POST", f"/api/v2/conversations/interactions/{CONVERSATION}/wrapup",
+        {"wrapupCode": {"id": code.id, "label": code.label}})
+    assert d.baseline_once_per_leg and not generic.baseline_once_per_leg
