@@ -15,8 +15,16 @@ from streams.platforms.generic import GenericApi, GenericEvents
 POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
 
 
-def settings() -> Settings:
-    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY})
+# What each platform needs set to build (its required variables).
+REQUIRED: dict[str, dict[str, str]] = {
+    "twilio": {"WRAPUP_TWILIO_WORKSPACE_SID": "WS" + "0" * 32,
+               "WRAPUP_TWILIO_API_KEY_SID": "SK" + "0" * 32,
+               "WRAPUP_TWILIO_API_KEY_SECRET": "secret"},
+}
+
+
+def settings(name: str = "generic") -> Settings:
+    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY, **REQUIRED.get(name, {})})
 
 
 def test_the_default_platform_is_the_generic_dialect() -> None:
@@ -27,13 +35,13 @@ def test_the_default_platform_is_the_generic_dialect() -> None:
 
 
 def test_an_unknown_platform_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown platform 'avaya' \(known: generic\)"):
+    with pytest.raises(ValueError, match=r"unknown platform 'avaya' \(known: generic, twilio\)"):
         platforms.load(settings(), "avaya")
 
 
 def test_every_registered_platform_builds() -> None:
     for name in platforms.PLATFORMS:
-        assert platforms.load(settings(), name).name == name
+        assert platforms.load(settings(name), name).name == name
 
 
 def test_json_and_form_requests() -> None:
