@@ -106,6 +106,14 @@ class Dialect:
     def error_body(self, status: int, message: str, code: str) -> bytes:
         return orjson.dumps({"message": message, "code": code, "status": status})
 
+    conflict_status = 409  # the status of the not-ready and already-wrapped refusals
+
+    def check_auth(self, platform: Platform, header: str | None, now: float
+                   ) -> tuple[str, str] | None:
+        """None when the ``Authorization`` header is accepted, else (ledger reason,
+        message) of the 401. Generic: the platform's bearer tokens."""
+        return platform.check_token(header, now)
+
     def not_ready(self) -> tuple[str, str]:
         """(message, code) of the 409 for a leg not yet in after-call work."""
         return NOT_READY_MESSAGE, NOT_READY_CODE
