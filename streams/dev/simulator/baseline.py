@@ -3,6 +3,8 @@
 On each ``interaction:ended`` message: wait a fixed delay (default 2.5 s), POST the
 policy's code once, and give up on any error, 409 included. No pairing with
 ``wrapping-up``, no retries, no de-duplication — exactly what the project replaces.
+Another dialect's records, request and credentials are its
+:class:`~streams.dev.simulator.dialects.base.Dialect`'s ``baseline_*`` methods.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass, field
 import httpx
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
-from streams.dev.simulator.platform import TOKEN_PATH, WRAPUP_PATH
-from streams.events import Event, EventType, parse_event
+from streams.dev.simulator.dialects import Dialect
+from streams.dev.simulator.dialects import load as load_dialect
+from streams.dev.simulator.platform import TOKEN_PATH, AuthConfig
+from streams.events import Event, EventType
 from streams.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ class BaselineConfig:
     delay: float = 2.5
     group_id: str | None = None  # None: no consumer group, read every partition
     timeout: float = 5.0
+    dialect: Dialect = field(default_factory=load_dialect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +122,14 @@ class Baseline:
     async def _consume(self) -> None:
         assert self._consumer is not None
         async for message in self._consumer:
-            event = parse_event(message.value)
-            if not isinstance(event, Event) or event.type is not EventType.ENDED:
-                continue
-            self.ended_seen += 1
-            self.receive_lags.append(time.time() - event.occurred_at)
-            task = asyncio.create_task(self._later(event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            for event in self.config.dialect.baseline_events(message.value):
+                if event.type is not EventType.ENDED:
+                    continue
+                self.ended_seen += 1
+                self.receive_lags.append(time.time() - event.occurred_at)
+                task = asyncio.create_task(self._later(event))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _later(self, event: Event) -> None:
         code = self.config.policy.resolve(event.campaign_id, event.queue_id)
@@ -133,17 +138,21 @@ class Baseline:
             return
         await asyncio.sleep(self.config.delay)
         assert self._http is not None
-        path = WRAPUP_PATH.format(id=event.interaction_id)
+        method, path, body, headers = self.config.dialect.baseline_request(
+            event.interaction_id, code)
         status, text = 0, ""
         try:
-            headers = {"Authorization": f"Bearer {await self._bearer()}"}
-            resp = await self._http.post(
-                path, json={"wrapupCode": {"id": code.id, "label": code.label}}, headers=headers
-            )
+            headers = {**headers, "Authorization": await self._authorization()}
+            resp = await self._http.request(method, path, content=body, headers=headers)
             status, text = resp.status_code, resp.text[:200]
         except httpx.HTTPError as exc:
             text = type(exc).__name__
         self.attempts.append(Attempt(event.interaction_id, code.id, status, text, time.time()))
+
+    async def _authorization(self) -> str:
+        fixed = self.config.dialect.baseline_authorization(
+            AuthConfig(self.config.client_id, self.config.client_secret))
+        return fixed if fixed is not None else f"Bearer {await self._bearer()}"
 
     async def _bearer(self) -> str:
         async with self._token_lock:

@@ -106,6 +106,7 @@ class BaselineConsumer:
             client_id=ctx.auth.client_id,
             client_secret=ctx.auth.client_secret,
             delay=self.delay / ctx.speed,
+            dialect=ctx.dialect,
         ))
         await self.baseline.start()
 

@@ -27,7 +27,8 @@ from streams.dev.simulator.platform import (
     Platform,
 )
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
-from streams.events import Event, EventType, encode_event
+from streams.events import Event, EventType, encode_event, parse_event
+from streams.policy import WrapupCode
 
 EVENT_TYPES = {
     State.ENDED: EventType.ENDED,
@@ -181,6 +182,25 @@ class Dialect:
             "WRAPUP_OAUTH_CLIENT_ID": auth.client_id,
             "WRAPUP_OAUTH_CLIENT_SECRET": auth.client_secret,
         }
+
+    # ---- the baseline (the seed's approach, spoken in this dialect)
+
+    def baseline_events(self, raw: bytes | None) -> list[Event]:
+        """The events the baseline reads from one record (it acts on ``ended``)."""
+        event = parse_event(raw)
+        return [event] if isinstance(event, Event) else []
+
+    def baseline_request(self, interaction_id: str, code: WrapupCode
+                         ) -> tuple[str, str, bytes, dict[str, str]]:
+        """(method, path, body, headers) of the baseline's one wrap-up request."""
+        body = orjson.dumps({"wrapupCode": {"id": code.id, "label": code.label}})
+        return ("POST", WRAPUP_PATH.format(id=interaction_id), body,
+                {"Content-Type": "application/json"})
+
+    def baseline_authorization(self, auth: AuthConfig) -> str | None:
+        """A fixed ``Authorization`` header for the baseline; None: it fetches a bearer
+        token (client credentials at :attr:`token_path`)."""
+        return None
 
     def options(self) -> dict[str, Any]:
         """The dialect's settings (for run descriptions)."""

@@ -22,6 +22,10 @@ Events, each as TaskRouter or Event Streams delivers it, keyed by the task SID:
 * wrapping-up: a ``task.wrapup`` callback (JSON) and a ``reservation.wrapup`` CloudEvent;
 * wrapped: a ``task.completed`` callback as the form body TaskRouter posts.
 
+The baseline (the seed's approach) reads them with the product's decoder and completes
+each task a fixed delay after every ``ended`` it sees — twice per task, as it does not
+de-duplicate the callback and the CloudEvent.
+
 The plan's IDs are made TaskRouter SIDs (``WT`` + 32 hex digits, derived from the plan's
 IDs), and the ended event is never lost: in TaskRouter, the move to ``wrapping`` is what
 says the conversation is over.
@@ -45,7 +49,9 @@ from streams.dev.simulator.dialects.base import Dialect, Message, Refusal, Reply
 from streams.dev.simulator.lifecycle import State, Transition
 from streams.dev.simulator.platform import AuthConfig, Platform
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
-from streams.events import EventType
+from streams.events import Event, EventType
+from streams.platforms.twilio import TwilioEvents
+from streams.policy import WrapupCode
 
 WORKSPACE_SID = "WS" + "5a" * 16
 API_KEY_SID = "SK" + "7b" * 16
@@ -224,6 +230,20 @@ class TwilioDialect(Dialect):
             "WRAPUP_TWILIO_API_KEY_SECRET": auth.client_secret,
             "WRAPUP_TWILIO_QUEUE_FIELD": "name",  # the scenario's queues are named q-*
         }
+
+    def baseline_events(self, raw: bytes | None) -> list[Event]:
+        decoded = TwilioEvents(queue_field="name").decode(raw)
+        return list(decoded) if isinstance(decoded, tuple) else []
+
+    def baseline_request(self, interaction_id: str, code: WrapupCode
+                         ) -> tuple[str, str, bytes, dict[str, str]]:
+        body = urlencode({"AssignmentStatus": "completed", "Reason": code.id}).encode()
+        return ("POST", self.task_path.format(id=interaction_id), body,
+                {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def baseline_authorization(self, auth: AuthConfig) -> str | None:
+        token = base64.b64encode(f"{self.api_key_sid}:{auth.client_secret}".encode())
+        return f"Basic {token.decode()}"
 
     def options(self) -> dict[str, Any]:
         return {"workspace_sid": self.workspace_sid, "api_key_sid": self.api_key_sid}
