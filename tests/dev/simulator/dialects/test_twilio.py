@@ -153,3 +153,20 @@ def test_every_message_decodes_with_the_product_dialect() -> None:
                     [(EventType.WRAPPED, *ended[1:4], "wc-renewal")]]
     form = DIALECT.messages(platform, plan, Transition(State.WRAPPED, now + 2, wrap))[0]
     assert parse_qs(form.value.decode())["TaskCompletedReason"] == ["wc-renewal"]
+
+
+def test_the_baseline_speaks_taskrouter_too() -> None:
+    platform = Platform()
+    plan = DIALECT.plan(WorkloadParams(interactions=1, seed=4)).interactions[0]
+    wrapup = DIALECT.messages(platform, plan, Transition(State.WRAPPING_UP, 1_796_202_000.0))
+    events = [e for m in wrapup for e in DIALECT.baseline_events(m.value)]
+    assert [e.type for e in events].count(EventType.ENDED) == 2  # no de-duplication
+    method, path, body, headers = DIALECT.baseline_request(plan.interaction_id, CODE)
+    assert (method, path) == ("POST", f"/v1/Workspaces/{DIALECT.workspace_sid}/Tasks/"
+                                      f"{plan.interaction_id}")
+    assert parse_qs(body.decode()) == {"AssignmentStatus": ["completed"],
+                                       "Reason": ["wc-renewal"]}
+    assert headers == {"Content-Type": "application/x-www-form-urlencoded"}
+    authorization = DIALECT.baseline_authorization(AuthConfig(client_secret=SECRET))
+    assert authorization is not None and authorization.startswith("Basic ")
+    assert DIALECT.baseline_events(b"not an event") == []
