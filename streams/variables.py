@@ -62,7 +62,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_EVENTS_KEYED", "true",
              "true if the events topic is keyed by interaction ID; false repartitions first"),
     Variable("WRAPUP_OUTCOMES_TOPIC", "wrapup-bridge.outcomes",
-             "compacted topic of final outcomes, keyed by interaction ID (the ledger)"),
+             "compacted topic of final outcomes, one per agent leg (the ledger)"),
     Variable("WRAPUP_DEAD_LETTER_TOPIC", "wrapup-bridge.dead-letter",
              "topic for unparseable events and permanent delivery failures"),
     Variable("WRAPUP_AUTO_OFFSET_RESET", "earliest",
@@ -84,7 +84,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
-             "simulator's own); see the README's Platforms section"),
+             "simulator's own), genesys, twilio; see the README's Platforms section"),
+    # genesys
+    Variable("WRAPUP_GENESYS_REGION", None,
+             "Genesys Cloud region: the host suffix (mypurecloud.com, mypurecloud.ie, "
+             "usw2.pure.cloud, ...) or its AWS name (us-east-1, ...); the API is "
+             "https://api.{region}, tokens come from https://login.{region}/oauth/token"),
+    Variable("WRAPUP_GENESYS_API_URL", None,
+             "Genesys API base URL, instead of the region's (a proxy, or the simulator)"),
+    Variable("WRAPUP_GENESYS_LOGIN_URL", None,
+             "Genesys login base URL, instead of the region's (/oauth/token is appended)"),
     # twilio
     Variable("WRAPUP_TWILIO_WORKSPACE_SID", None,
              "TaskRouter workspace SID (WS + 32 hex digits); required with "

@@ -15,16 +15,18 @@ from streams.platforms.generic import GenericApi, GenericEvents
 POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
 
 
-# What each platform needs set to build (its required variables).
+# The settings a platform cannot be built without (a platform not listed needs none).
 REQUIRED: dict[str, dict[str, str]] = {
+    "genesys": {"WRAPUP_GENESYS_REGION": "mypurecloud.com", "WRAPUP_OAUTH_CLIENT_ID": "i",
+                "WRAPUP_OAUTH_CLIENT_SECRET": "s"},
     "twilio": {"WRAPUP_TWILIO_WORKSPACE_SID": "WS" + "0" * 32,
                "WRAPUP_TWILIO_API_KEY_SID": "SK" + "0" * 32,
                "WRAPUP_TWILIO_API_KEY_SECRET": "secret"},
 }
 
 
-def settings(name: str = "generic") -> Settings:
-    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY, **REQUIRED.get(name, {})})
+def settings(**env: str) -> Settings:
+    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY, **env})
 
 
 def test_the_default_platform_is_the_generic_dialect() -> None:
@@ -35,13 +37,14 @@ def test_the_default_platform_is_the_generic_dialect() -> None:
 
 
 def test_an_unknown_platform_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown platform 'avaya' \(known: generic, twilio\)"):
+    known = r"\(known: generic, genesys, twilio\)"
+    with pytest.raises(ValueError, match=rf"unknown platform 'avaya' {known}"):
         platforms.load(settings(), "avaya")
 
 
 def test_every_registered_platform_builds() -> None:
     for name in platforms.PLATFORMS:
-        assert platforms.load(settings(name), name).name == name
+        assert platforms.load(settings(**REQUIRED.get(name, {})), name).name == name
 
 
 def test_json_and_form_requests() -> None:

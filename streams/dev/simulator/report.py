@@ -63,7 +63,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     failures = Counter(
         r.reason for r in ledger.requests
         if r.interaction_id is not None  # an API route's request (not a token's)
-        and r.reason not in ("applied", "ok", "not_ready", "already_wrapped")
+        and r.reason not in ("applied", "ok", "not_ready", "already_wrapped", "no_wrapup")
     )
     slow = sum(
         1 for r in posts
