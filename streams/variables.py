@@ -84,7 +84,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
-             "simulator's own), genesys; see the README's Platforms section"),
+             "simulator's own), genesys, twilio; see the README's Platforms section"),
     # genesys
     Variable("WRAPUP_GENESYS_REGION", None,
              "Genesys Cloud region: the host suffix (mypurecloud.com, mypurecloud.ie, "
@@ -94,6 +94,33 @@ VARIABLES: tuple[Variable, ...] = (
              "Genesys API base URL, instead of the region's (a proxy, or the simulator)"),
     Variable("WRAPUP_GENESYS_LOGIN_URL", None,
              "Genesys login base URL, instead of the region's (/oauth/token is appended)"),
+    # twilio
+    Variable("WRAPUP_TWILIO_WORKSPACE_SID", None,
+             "TaskRouter workspace SID (WS + 32 hex digits); required with "
+             "WRAPUP_PLATFORM=twilio. Its API host, https://taskrouter.twilio.com, is used "
+             "unless WRAPUP_API_BASE_URL is set"),
+    Variable("WRAPUP_TWILIO_API_KEY_SID", None,
+             "API key SID (SK + 32 hex digits), the Basic user name; or "
+             "WRAPUP_TWILIO_API_KEY_SID_FILE. Preferred over the auth token"),
+    Variable("WRAPUP_TWILIO_API_KEY_SID_FILE", None,
+             "file holding the API key SID (re-read after a 401: key rotation)"),
+    Variable("WRAPUP_TWILIO_API_KEY_SECRET", None,
+             "the API key's secret (or WRAPUP_TWILIO_API_KEY_SECRET_FILE)", secret=True),
+    Variable("WRAPUP_TWILIO_API_KEY_SECRET_FILE", None,
+             "file holding the API key's secret (re-read after a 401: key rotation)"),
+    Variable("WRAPUP_TWILIO_ACCOUNT_SID", None,
+             "account SID (AC + 32 hex digits), the Basic user name with "
+             "WRAPUP_TWILIO_AUTH_TOKEN (instead of an API key)"),
+    Variable("WRAPUP_TWILIO_AUTH_TOKEN", None,
+             "the account's auth token (or WRAPUP_TWILIO_AUTH_TOKEN_FILE)", secret=True),
+    Variable("WRAPUP_TWILIO_AUTH_TOKEN_FILE", None,
+             "file holding the auth token (re-read after a 401: token rotation)"),
+    Variable("WRAPUP_TWILIO_QUEUE_FIELD", "sid",
+             "which TaskQueue identifier the policy's queue rules name: sid (WQ...) or "
+             "name"),
+    Variable("WRAPUP_TWILIO_CAMPAIGN_ATTRIBUTE", "campaign",
+             "dotted path of the campaign in the task's attributes JSON (e.g. "
+             "conversations.campaign)"),
     Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
              "base URL of the contact-center API"),
     Variable("WRAPUP_API_WRAPUP_PATH",

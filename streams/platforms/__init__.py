@@ -40,6 +40,7 @@ __all__ = [
 PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes it
     "generic": "streams.platforms.generic",
     "genesys": "streams.platforms.genesys",
+    "twilio": "streams.platforms.twilio",
 }
 DEFAULT = "generic"
 

@@ -19,6 +19,9 @@ POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
 REQUIRED: dict[str, dict[str, str]] = {
     "genesys": {"WRAPUP_GENESYS_REGION": "mypurecloud.com", "WRAPUP_OAUTH_CLIENT_ID": "i",
                 "WRAPUP_OAUTH_CLIENT_SECRET": "s"},
+    "twilio": {"WRAPUP_TWILIO_WORKSPACE_SID": "WS" + "0" * 32,
+               "WRAPUP_TWILIO_API_KEY_SID": "SK" + "0" * 32,
+               "WRAPUP_TWILIO_API_KEY_SECRET": "secret"},
 }
 
 
@@ -34,7 +37,8 @@ def test_the_default_platform_is_the_generic_dialect() -> None:
 
 
 def test_an_unknown_platform_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown platform 'avaya' \(known: generic, .*genesys"):
+    known = r"\(known: generic, genesys, twilio\)"
+    with pytest.raises(ValueError, match=rf"unknown platform 'avaya' {known}"):
         platforms.load(settings(), "avaya")
 
 

@@ -5,6 +5,8 @@ policy's code once, and give up on any error, 409 included. Another dialect
 (:mod:`.dialects`) says how it reads ended and what it sends (Genesys: the product's own
 reading and wrap-up request, once per leg). No pairing with
 ``wrapping-up``, no retries, no de-duplication — exactly what the project replaces.
+Another dialect's records, request and credentials are its
+:class:`~streams.dev.simulator.dialects.base.Dialect`'s ``baseline_*`` methods.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
 from streams.dev.simulator.dialects import Dialect
 from streams.dev.simulator.dialects import load as load_dialect
-from streams.dev.simulator.platform import TOKEN_PATH
+from streams.dev.simulator.platform import TOKEN_PATH, AuthConfig
 from streams.events import Event
 from streams.policy import Policy
 
@@ -142,15 +144,20 @@ class Baseline:
             return
         await asyncio.sleep(self.config.delay)
         assert self._http is not None
-        method, path, body = self.config.dialect.baseline_request(event, code)
+        method, path, body, headers = self.config.dialect.baseline_request(event, code)
         status, text = 0, ""
         try:
-            headers = {"Authorization": f"Bearer {await self._bearer()}"}
-            resp = await self._http.request(method, path, json=body, headers=headers)
+            headers = {**headers, "Authorization": await self._authorization()}
+            resp = await self._http.request(method, path, content=body, headers=headers)
             status, text = resp.status_code, resp.text[:200]
         except httpx.HTTPError as exc:
             text = type(exc).__name__
         self.attempts.append(Attempt(event.interaction_id, code.id, status, text, time.time()))
+
+    async def _authorization(self) -> str:
+        fixed = self.config.dialect.baseline_authorization(
+            AuthConfig(self.config.client_id, self.config.client_secret))
+        return fixed if fixed is not None else f"Bearer {await self._bearer()}"
 
     async def _bearer(self) -> str:
         async with self._token_lock:

@@ -69,8 +69,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     reasons = Counter(r.reason for r in posts)
     failures = Counter(
         r.reason for r in ledger.requests
-        if r.path.startswith("/api/") and r.reason not in ("applied", "ok", "not_ready",
-                                                           "already_wrapped", "no_wrapup")
+        if r.interaction_id is not None  # an API route's request (not a token's)
+        and r.reason not in ("applied", "ok", "not_ready", "already_wrapped", "no_wrapup")
     )
     slow = sum(
         1 for r in posts
@@ -104,7 +104,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         not_ready_slow_transition=slow,
         already_wrapped_409=reasons["already_wrapped"],
         other_failures=dict(failures),
-        api_calls=sum(1 for r in ledger.requests if r.path.startswith("/api/")),
+        api_calls=sum(1 for r in ledger.requests if r.interaction_id is not None),
         token_calls=sum(1 for r in ledger.requests if r.path == TOKEN_PATH),
         left_to_agent=by_in_scope["agent"],
         left_to_acw=by_in_scope["platform"],

@@ -14,9 +14,10 @@ Admin routes (the simulator's, no auth, loopback only)::
     GET|POST /_sim/chaos   POST /_sim/expire-tokens   POST /_sim/interactions
 
 Wrap-up POST answers, in the order they are checked: 401 (missing, unknown or expired
-bearer), 429 (burst or rate limit, with ``Retry-After``), injected 5xx / timeout, 404
-(unknown interaction), 400 (malformed body, or a code not valid for the queue), 409 not
-ready (active, or ended but not yet wrapping-up), 409 already wrapped, 200 applied.
+bearer; the dialect's check), 429 (burst or rate limit, with ``Retry-After``), injected
+5xx / timeout, 404 (unknown interaction), 400 (malformed body, or a code not valid for the
+queue), 409 not ready (active, or ended but not yet wrapping-up), 409 already wrapped,
+200 applied (the two 409s: the dialect's ``conflict_status``).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class _Api:
         if delay > 0:
             await asyncio.sleep(delay)
         now = p.clock()
-        denied = p.check_token(request.headers.get("Authorization"), now)
+        denied = self.d.check_auth(p, request.headers.get("Authorization"), now)
         if denied is not None:
             self._record(request, started, 401, denied[0], interaction_id=interaction_id)
             return self._error(request, 401, denied[1], denied[0].replace("_", "."))
@@ -189,13 +190,13 @@ class _Api:
         )
         result = p.post_wrapup(iid, code, now)
         if result is PostResult.NOT_READY:
-            self._record(request, started, 409, "not_ready", interaction_id=iid,
-                         code_id=code_id, state=state.value)
-            return self._error(request, 409, *self.d.not_ready())
+            self._record(request, started, self.d.conflict_status, "not_ready",
+                         interaction_id=iid, code_id=code_id, state=state.value)
+            return self._error(request, self.d.conflict_status, *self.d.not_ready())
         if result is PostResult.ALREADY_WRAPPED:
-            self._record(request, started, 409, "already_wrapped", interaction_id=iid,
-                         code_id=code_id, state=State.WRAPPED.value)
-            return self._error(request, 409, *self.d.already_wrapped())
+            self._record(request, started, self.d.conflict_status, "already_wrapped",
+                         interaction_id=iid, code_id=code_id, state=State.WRAPPED.value)
+            return self._error(request, self.d.conflict_status, *self.d.already_wrapped())
         if lost:
             return await self._time_out(request, started, iid, "applied", code_id=code_id,
                                         state=state.value)

@@ -107,6 +107,14 @@ class Dialect:
     def error_body(self, status: int, message: str, code: str) -> bytes:
         return orjson.dumps({"message": message, "code": code, "status": status})
 
+    conflict_status = 409  # the status of the not-ready and already-wrapped refusals
+
+    def check_auth(self, platform: Platform, header: str | None, now: float
+                   ) -> tuple[str, str] | None:
+        """None when the ``Authorization`` header is accepted, else (ledger reason,
+        message) of the 401. Generic: the platform's bearer tokens."""
+        return platform.check_token(header, now)
+
     def not_ready(self) -> tuple[str, str]:
         """(message, code) of the 409 for a leg not yet in after-call work."""
         return NOT_READY_MESSAGE, NOT_READY_CODE
@@ -175,7 +183,7 @@ class Dialect:
             "WRAPUP_OAUTH_CLIENT_SECRET": auth.client_secret,
         }
 
-    # ---- the baseline (the seed's approach, for ``wrapup simulate compare``)
+    # ---- the baseline (the seed's approach, spoken in this dialect, for ``compare``)
 
     baseline_once_per_leg = False  # generic: one POST per ended message, duplicates too
 
@@ -184,10 +192,17 @@ class Dialect:
         event = parse_event(value)
         return [event] if isinstance(event, Event) and event.type is EventType.ENDED else []
 
-    def baseline_request(self, event: Event, code: WrapupCode) -> tuple[str, str, Any]:
-        """(method, path, JSON body) of the baseline's one wrap-up for ``event``'s leg."""
-        return ("POST", WRAPUP_PATH.format(id=event.interaction_id),
-                {"wrapupCode": {"id": code.id, "label": code.label}})
+    def baseline_request(self, event: Event, code: WrapupCode
+                         ) -> tuple[str, str, bytes, dict[str, str]]:
+        """(method, path, body, headers) of the baseline's one wrap-up for ``event``'s leg."""
+        body = orjson.dumps({"wrapupCode": {"id": code.id, "label": code.label}})
+        return ("POST", WRAPUP_PATH.format(id=event.interaction_id), body,
+                {"Content-Type": "application/json"})
+
+    def baseline_authorization(self, auth: AuthConfig) -> str | None:
+        """A fixed ``Authorization`` header for the baseline; None: it fetches a bearer
+        token (client credentials at :attr:`token_path`)."""
+        return None
 
     def options(self) -> dict[str, Any]:
         """The dialect's settings (for run descriptions)."""

@@ -223,11 +223,12 @@ class GenesysDialect(Dialect):
         return [] if isinstance(decoded, Rejection) else [
             e for e in decoded if e.type is EventType.ENDED]
 
-    def baseline_request(self, event: Event, code: WrapupCode) -> tuple[str, str, Any]:
+    def baseline_request(self, event: Event, code: WrapupCode
+                         ) -> tuple[str, str, bytes, dict[str, str]]:
         api = GenesysApi(Endpoints("", TOKEN_PATH), Credentials())  # paths relative to the sim
         request = api.wrapup_request(Leg(event.interaction_id, event.leg_id,
                                          event.communication_id, event.media_type), code)
-        return request.method, request.path, orjson.loads(request.content or b"null")
+        return request.method, request.path, request.content or b"", dict(request.headers)
 
     def options(self) -> dict[str, Any]:
         return {"envelope": self.envelope, "topics": list(self.topics),

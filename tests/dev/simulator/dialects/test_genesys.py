@@ -7,6 +7,7 @@ import base64
 from collections import Counter, defaultdict
 
 import httpx
+import orjson
 import pytest
 
 from streams.dev.simulator.bridge import Bridge
@@ -183,15 +184,16 @@ def test_the_baseline_reads_and_posts_in_the_dialect() -> None:
     (ended,) = d.baseline_ended(raw("eventbridge_detail_user_end.json"))
     assert (ended.key, ended.communication_id) == (f"{CONVERSATION}/{AGENT_A}", COMM_A)
     assert d.baseline_ended(raw("detail_acw.json")) == [] and d.baseline_ended(b"{") == []
-    method, path, body = d.baseline_request(ended, code)
-    assert (method, path, body) == (
+    method, path, body, _ = d.baseline_request(ended, code)
+    assert (method, path, orjson.loads(body)) == (
         "POST", f"/api/v2/conversations/calls/{CONVERSATION}/participants/{AGENT_A}"
         f"/communications/{COMM_A}/wrapup", {"code": code.id, "name": code.label})
     (flat,) = d.baseline_ended(raw("calls_disconnected.json"))
     assert d.baseline_request(flat, code)[:2] == (
         "PATCH", f"/api/v2/conversations/calls/{CONVERSATION}/participants/{AGENT_A}")
     generic = load("generic")
-    assert generic.baseline_request(flat._replace(leg_id=None), code) == (
+    g_method, g_path, g_body, _ = generic.baseline_request(flat._replace(leg_id=None), code)
+    assert (g_method, g_path, orjson.loads(g_body)) == (
         "POST", f"/api/v2/conversations/interactions/{CONVERSATION}/wrapup",
         {"wrapupCode": {"id": code.id, "label": code.label}})
     assert d.baseline_once_per_leg and not generic.baseline_once_per_leg
