@@ -39,6 +39,7 @@ __all__ = [
 
 PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes it
     "generic": "streams.platforms.generic",
+    "genesys": "streams.platforms.genesys",
     "cxone": "streams.platforms.cxone",
 }
 DEFAULT = "generic"

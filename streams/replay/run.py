@@ -28,8 +28,10 @@ from dataclasses import dataclass, replace
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from streams import platforms
 from streams.config import ConfigError, Settings
 from streams.delivery import DeliveryJob, Dispatcher
+from streams.events import parse_event
 from streams.explain.partitioner import partition_for
 from streams.kafka.errors import KafkaAccessError, start_client
 from streams.kafka.reader import TopicReader
@@ -38,7 +40,7 @@ from streams.outcomes import DeliveryReport, Outcome
 from streams.replay.errors import ReplayError
 from streams.replay.ledger import Ledger, read_ledger
 from streams.replay.parallel import ScanProcesses, processes_for
-from streams.replay.plan import Candidate
+from streams.replay.plan import Candidate, Decode
 from streams.replay.progress import NoProgress, Progress
 from streams.replay.summary import Summary
 from streams.replay.timespec import Window, format_time
@@ -121,7 +123,7 @@ async def _replay(settings: Settings, options: ReplayOptions, progress: Progress
         started = time.monotonic()
         progress.begin("scan", sum(s.size for s in spans.values()), "events")
         plan = await helpers.fold(reader, options.topic, spans, rules, settings.events_keyed,
-                                  progress, options.kafka_timeout)
+                                  progress, options.kafka_timeout, scan_decoder(settings))
         progress.end()
         summary.scan_seconds = time.monotonic() - started
         summary.processes = processes
@@ -261,6 +263,14 @@ class _Deliverer:
             log.error("publishing the outcome failed", extra={
                 "interaction_id": c.interaction_id, "error": type(exc).__name__,
                 **({"leg_id": c.leg_id} if c.leg_id else {})})
+
+
+def scan_decoder(settings: Settings) -> Decode:
+    """How the scan reads a record: the platform's events side (several legs' events per
+    record where it has them); the generic dialect's is the canonical parser itself."""
+    if settings.platform == "generic":
+        return parse_event  # what GenericEvents wraps, without building a tuple per record
+    return platforms.load(settings).events.decode
 
 
 async def _probe_api(dispatcher: Dispatcher, settings: Settings) -> None:

@@ -15,8 +15,10 @@ from streams.platforms.generic import GenericApi, GenericEvents
 POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
 
 
-# What each platform needs besides the policy to build (its own required settings).
-PLATFORM_ENV: dict[str, dict[str, str]] = {
+# The settings a platform cannot be built without (a platform not listed needs none).
+REQUIRED: dict[str, dict[str, str]] = {
+    "genesys": {"WRAPUP_GENESYS_REGION": "mypurecloud.com", "WRAPUP_OAUTH_CLIENT_ID": "i",
+                "WRAPUP_OAUTH_CLIENT_SECRET": "s"},
     "cxone": {"WRAPUP_POLICY_JSON":
               '{"rules": [{"queue": "q", "code": {"id": "1", "label": "l"}}]}',
               "WRAPUP_CXONE_CLIENT_ID": "c", "WRAPUP_CXONE_CLIENT_SECRET": "s",
@@ -24,8 +26,8 @@ PLATFORM_ENV: dict[str, dict[str, str]] = {
 }
 
 
-def settings(name: str = "generic") -> Settings:
-    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY, **PLATFORM_ENV.get(name, {})})
+def settings(**env: str) -> Settings:
+    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY, **env})
 
 
 def test_the_default_platform_is_the_generic_dialect() -> None:
@@ -43,7 +45,7 @@ def test_an_unknown_platform_names_the_known_ones() -> None:
 
 def test_every_registered_platform_builds() -> None:
     for name in platforms.PLATFORMS:
-        assert platforms.load(settings(name), name).name == name
+        assert platforms.load(settings(**REQUIRED.get(name, {})), name).name == name
 
 
 def test_json_and_form_requests() -> None:

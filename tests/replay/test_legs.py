@@ -152,3 +152,29 @@ async def test_unaligned_layouts_record_on_the_interaction_ids_partition_not_the
     expected = partition_for(IID.encode(), 12)
     assert {partition for _, _, partition, _ in producer.sent} == {expected}
     assert {key for _, key, _, _ in producer.sent} == {f"{IID}/a".encode(), f"{IID}/b".encode()}
+
+
+def test_the_scan_reads_with_the_platforms_events_side_and_the_generic_one_directly() -> None:
+    import pickle
+
+    from streams.events import parse_event
+    from streams.platforms.generic.events import GenericEvents
+    from streams.replay.run import scan_decoder
+    from streams.replay.shard import Assignment
+
+    assert scan_decoder(delivery_settings()) is parse_event
+    job = Assignment("b:9", "events", {}, RULES, True, 1.0, decode=decode_legs)
+    assert pickle.loads(pickle.dumps(job)).decode is decode_legs  # travels to a scan process
+    generic = [
+        Rec(i, round((T0 + i) * 1000), b"i-1", orjson.dumps({
+            "id": f"e{i}", "type": kind, "timestamp": round((T0 + i) * 1000),
+            "data": {"id": "i-1", "queueId": "q-sales"}}))
+        for i, kind in enumerate(("interaction:ended", "interaction:created",
+                                  "interaction:wrapping-up"))]
+    plans = []
+    for decode in (parse_event, GenericEvents().decode):
+        planner = Planner(RULES, {0: 0}, decode=decode)
+        planner.feed(0, generic)
+        plans.append(planner.result())
+    assert plans[0].candidates == plans[1].candidates and len(plans[0].candidates) == 1
+    assert plans[0].rejected == plans[1].rejected == {"ignored": 1}

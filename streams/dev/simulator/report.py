@@ -67,7 +67,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     reasons = Counter(r.reason for r in posts)
     failures = Counter(
         r.reason for r in ledger.requests
-        if _api(r) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped")
+        if _api(r) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped",
+                                        "no_wrapup")
     )
     slow = sum(
         1 for r in posts
