@@ -84,7 +84,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
-             "simulator's own), genesys, twilio; see the README's Platforms section"),
+             "simulator's own), genesys, twilio or cxone (NICE CXone); see the README's "
+             "Platforms section"),
     # genesys
     Variable("WRAPUP_GENESYS_REGION", None,
              "Genesys Cloud region: the host suffix (mypurecloud.com, mypurecloud.ie, "
@@ -121,6 +122,27 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_TWILIO_CAMPAIGN_ATTRIBUTE", "campaign",
              "dotted path of the campaign in the task's attributes JSON (e.g. "
              "conversations.campaign)"),
+    # cxone
+    Variable("WRAPUP_CXONE_ISSUER", "https://cxone.niceincontact.com",
+             "CXone's authentication host: the token endpoint is {issuer}/auth/token, the "
+             "API discovery {issuer}/.well-known/cxone-configuration"),
+    Variable("WRAPUP_CXONE_CLIENT_ID", None,
+             "client ID of the back-end application registered with CXone"),
+    Variable("WRAPUP_CXONE_CLIENT_SECRET", None,
+             "client secret of that application (or WRAPUP_CXONE_CLIENT_SECRET_FILE)",
+             secret=True),
+    Variable("WRAPUP_CXONE_CLIENT_SECRET_FILE", None, "file holding the CXone client secret"),
+    Variable("WRAPUP_CXONE_ACCESS_KEY_ID", None,
+             "access key ID of the CXone API user the bridge acts as (password grant)"),
+    Variable("WRAPUP_CXONE_ACCESS_KEY_SECRET", None,
+             "that access key's secret (or WRAPUP_CXONE_ACCESS_KEY_SECRET_FILE)", secret=True),
+    Variable("WRAPUP_CXONE_ACCESS_KEY_SECRET_FILE", None,
+             "file holding the CXone access key secret"),
+    Variable("WRAPUP_CXONE_TENANT_ID", None,
+             "CXone tenant ID for the API discovery; default: the tenantId claim of the "
+             "token response's id_token"),
+    Variable("WRAPUP_CXONE_NOTES", None,
+             "primaryDispositionNotes sent with every disposition (default: none)"),
     Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
              "base URL of the contact-center API"),
     Variable("WRAPUP_API_WRAPUP_PATH",

@@ -19,7 +19,8 @@ loop acts on it:
 Read-backs all go through one path, :meth:`Dispatcher._read_back`, whose table of
 answers is :mod:`.readback`'s. What the readings mean to each caller:
 
-* before a resumed POST (``readback_first``): a code on it is final; none: POST;
+* before a resumed POST (``readback_first``), and before every POST attempt when the
+  platform may overwrite a wrap-up (``read_before_post``): a code on it is final; none: POST;
   ``NOT_FOUND``: failed; ``REFUSED``: POST (its own answer decides); ``RETRY``: up to
   ``READBACK_TRIES`` read-backs with backoff (or the server's delay), then POST — a
   wrapped leg refuses the POST, so that is safe.
@@ -112,8 +113,10 @@ class Dispatcher:
         backoff_base: float = BACKOFF_BASE,
         backoff_cap: float = BACKOFF_CAP,
         source: str = "worker",
+        read_before_post: bool = False,
     ) -> None:
         self.api = api
+        self.read_before_post = read_before_post  # the platform may overwrite a wrap-up
         self.platform = platform
         self.templates = _ReadbackPaths(platform)
         self.max_attempts = max(1, max_attempts)
@@ -162,6 +165,7 @@ class Dispatcher:
             monotonic=monotonic,
             sleep=sleep,
             source=source,
+            read_before_post=platform.read_before_post,
             **kwargs,
         )
 
@@ -209,11 +213,11 @@ class Dispatcher:
 
     async def _deliver(self, run: _Run) -> DeliveryReport:
         job = run.job
-        if job.readback_first:
-            report = await self._readback_first(run)
-            if report is not None:
-                return report
         while True:
+            if (job.readback_first and run.tries == 0) or self.read_before_post:
+                report = await self._readback_first(run)
+                if report is not None:
+                    return report
             if _is_set(job.cancelled):
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
             run.tries += 1

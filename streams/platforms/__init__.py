@@ -41,6 +41,7 @@ PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes
     "generic": "streams.platforms.generic",
     "genesys": "streams.platforms.genesys",
     "twilio": "streams.platforms.twilio",
+    "cxone": "streams.platforms.cxone",
 }
 DEFAULT = "generic"
 

@@ -11,8 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from streams.dev.simulator.ledger import Ledger
-from streams.dev.simulator.platform import TOKEN_PATH
+from streams.dev.simulator.ledger import Ledger, RequestRecord
 from streams.dev.simulator.workload import Workload
 
 
@@ -61,6 +60,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def _api(r: RequestRecord) -> bool:
+    """A request to one of the dialect's API routes (they all name an interaction; the
+    token and discovery routes do not)."""
+    return r.interaction_id is not None
+
+
 def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
           baseline_delay: float = 2.5, wall_seconds: float = 0.0) -> SideReport:
     """Score one side from its ledger (latencies in simulated seconds)."""
@@ -69,8 +74,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     reasons = Counter(r.reason for r in posts)
     failures = Counter(
         r.reason for r in ledger.requests
-        if r.interaction_id is not None  # an API route's request (not a token's)
-        and r.reason not in ("applied", "ok", "not_ready", "already_wrapped", "no_wrapup")
+        if _api(r) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped",
+                                        "no_wrapup")
     )
     slow = sum(
         1 for r in posts
@@ -104,8 +109,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         not_ready_slow_transition=slow,
         already_wrapped_409=reasons["already_wrapped"],
         other_failures=dict(failures),
-        api_calls=sum(1 for r in ledger.requests if r.interaction_id is not None),
-        token_calls=sum(1 for r in ledger.requests if r.path == TOKEN_PATH),
+        api_calls=sum(1 for r in ledger.requests if _api(r)),
+        token_calls=sum(1 for r in ledger.requests if not _api(r)),  # token, discovery
         left_to_agent=by_in_scope["agent"],
         left_to_acw=by_in_scope["platform"],
         unwrapped=sum(1 for p in in_scope if ledger.wrapup(p.interaction_id) is None),

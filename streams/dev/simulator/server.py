@@ -213,10 +213,12 @@ class _Api:
         basic = _basic_auth(request)
         if basic is not None:
             client_id, secret = basic
-        if form.get("grant_type") != "client_credentials":
-            self._record(request, started, 400, "unsupported_grant_type")
-            return _json({"error": "unsupported_grant_type"}, 400)
         auth = self.p.auth
+        refused = self.d.grant_refusal({k: v for k, v in form.items() if isinstance(v, str)},
+                                       auth)
+        if refused is not None:
+            self._record(request, started, refused[0], refused[1])
+            return _json({"error": refused[1]}, refused[0])
         if not (
             isinstance(client_id, str)
             and isinstance(secret, str)
@@ -227,7 +229,15 @@ class _Api:
             return _json({"error": "invalid_client"}, 401)
         token, ttl = self.p.issue_token()
         self._record(request, started, 200, "token_issued", client_id=auth.client_id)
-        return _json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl)})
+        return _json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl),
+                      **self.d.token_fields()})
+
+    async def discovery(self, request: web.Request) -> web.StreamResponse:
+        """The dialect's discovery document (no auth: clients read it before a token)."""
+        started = self.p.clock()
+        reply = self.d.discovery(f"{request.scheme}://{request.host}", request.query)
+        self._record(request, started, reply.status, "discovery")
+        return self._reply(request, reply)
 
 
 def _basic_auth(request: web.Request) -> tuple[str, str] | None:
@@ -328,7 +338,8 @@ def build_app(platform: Platform, dialect: Dialect | None = None) -> web.Applica
     dialect = dialect or load_dialect()
     app = web.Application()
     api, admin = _Api(platform, dialect), _Admin(platform)
-    actions = {"token": api.token, "readback": api.get_interaction, "wrapup": api.post_wrapup}
+    actions = {"token": api.token, "readback": api.get_interaction, "wrapup": api.post_wrapup,
+               "discovery": api.discovery}
     routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [
         (r.method, r.path, actions[r.action]) for r in dialect.routes()
     ]

@@ -37,6 +37,7 @@ DIALECTS: dict[str, str] = {  # name -> the module whose dialect(**options) make
     "generic": "streams.dev.simulator.dialects.generic",
     "genesys": "streams.dev.simulator.dialects.genesys",
     "twilio": "streams.dev.simulator.dialects.twilio",
+    "cxone": "streams.dev.simulator.dialects.cxone",
 }
 
 

@@ -39,7 +39,8 @@ EVENT_TYPES = {
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One platform route: ``action`` is ``token``, ``wrapup`` or ``readback``."""
+    """One platform route: ``action`` is ``token``, ``wrapup``, ``readback`` or
+    ``discovery``."""
 
     method: str
     path: str
@@ -139,6 +140,24 @@ class Dialect:
         """A dialect's own rate limit on an authorized request: None to admit it, else the
         seconds until it would pass (answered 429). Generic: none (chaos has one)."""
         return None
+
+    def grant_refusal(self, form: Mapping[str, str], auth: AuthConfig
+                      ) -> tuple[int, str] | None:
+        """(status, OAuth error) refusing a token request's grant, None to accept it (the
+        client is checked apart, from the Basic header or the form). Generic: client
+        credentials only."""
+        if form.get("grant_type") != "client_credentials":
+            return 400, "unsupported_grant_type"
+        return None
+
+    def token_fields(self) -> dict[str, Any]:
+        """Fields added to a token answer (e.g. an ``id_token``). Generic: none."""
+        return {}
+
+    def discovery(self, base_url: str, query: Mapping[str, str]) -> Reply:
+        """The answer to a ``discovery`` route (the platform's API host, for one whose
+        clients look it up). Generic: no such route is served."""
+        return Reply(404, orjson.dumps({"message": "no discovery"}))
 
     def headers(self, token: str | None, now: float) -> dict[str, str]:
         """Headers added to every answer of an API route (e.g. rate-limit counters)."""
