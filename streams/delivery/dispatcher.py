@@ -26,6 +26,9 @@ answers is :mod:`.readback`'s. What the readings mean to each caller:
 * after an already-wrapped / unclear POST answer: a code is final; none: retry the
   POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
 * before giving up: only a code on it changes the report.
+* before every POST, when the platform's write never refuses an overwrite
+  (``reads_before_write``: Amazon Connect): a code on it is final; none: POST;
+  ``RETRY``: retry later; ``NOT_FOUND`` / ``REFUSED``: failed (never a blind write).
 
 Retries use exponential backoff with full jitter and stop at ``api_max_attempts`` or at
 the job's deadline (a retry that would start after it is not made), but the first attempt
@@ -116,6 +119,7 @@ class Dispatcher:
         self.api = api
         self.platform = platform
         self.templates = _ReadbackPaths(platform)
+        self._guard = platforms.reads_before_write(platform)
         self.max_attempts = max(1, max_attempts)
         self.source = source
         self._clock = clock
@@ -207,7 +211,7 @@ class Dispatcher:
 
     async def _deliver(self, run: _Run) -> DeliveryReport:
         job = run.job
-        if job.readback_first:
+        if job.readback_first and not self._guard:  # the guard reads before every POST
             report = await self._readback_first(run)
             if report is not None:
                 return report
@@ -231,6 +235,10 @@ class Dispatcher:
     async def _attempt(self, run: _Run) -> DeliveryReport | _Retry:
         """One POST and, if its answer says so, one read-back: a final report or a retry."""
         job = run.job
+        if self._guard:
+            guarded = await self._read_and_decide(run)
+            if guarded is not None:
+                return guarded
         exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run)
         if exchange.response is None:
             if exchange.error == "cancelled":
@@ -261,18 +269,23 @@ class Dispatcher:
         self, run: _Run, conflict: Conflict | None
     ) -> DeliveryReport | _Retry:
         """After an answer that may mean "already wrapped": read back and decide."""
+        decided = await self._read_and_decide(run)
+        if decided is not None:
+            return decided
+        if conflict is Conflict.ALREADY_WRAPPED:
+            log.warning("%s: 409 says wrapped but read-back shows no code",
+                        run.job.interaction_id)
+        return _Retry("not_ready")
+
+    async def _read_and_decide(self, run: _Run) -> DeliveryReport | _Retry | None:
+        """Read back: a final report (a code on it, or a definite refusal), a retry (no
+        answer yet), or None (no code on it: a POST may go)."""
         found = await self._read_back(run.job.leg, run)
         if found.reading is Reading.CANCELLED:
             return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
         if found.reading is Reading.SEEN:
             assert found.view is not None
-            report = self._verdict(run, found.view)
-            if report is not None:
-                return report
-            if conflict is Conflict.ALREADY_WRAPPED:
-                log.warning("%s: 409 says wrapped but read-back shows no code (state %s)",
-                            run.job.interaction_id, found.view.state)
-            return _Retry("not_ready")
+            return self._verdict(run, found.view)
         if found.reading is Reading.RETRY:
             if found.reason == "rate_limited":
                 return _Retry("rate_limited", found.delay)

@@ -30,15 +30,18 @@ from streams.platforms.base import (
     RawValue,
     Verdict,
     WrapupView,
+    reads_before_write,
 )
 
 __all__ = [
     "PLATFORMS", "Answer", "ApiAuth", "ApiRequest", "ApiSide", "Conflict", "Decoded",
     "EventsSide", "Leg", "Platform", "RawValue", "Verdict", "WrapupView", "load",
+    "reads_before_write",
 ]
 
 PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes it
     "generic": "streams.platforms.generic",
+    "connect": "streams.platforms.connect",
 }
 DEFAULT = "generic"
 

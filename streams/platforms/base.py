@@ -153,6 +153,14 @@ class ApiSide(Protocol):
         ...
 
 
+def reads_before_write(api: ApiSide) -> bool:
+    """True for a platform whose wrap-up write never refuses an overwrite (Amazon
+    Connect's attributes): its side sets ``read_before_write = True``, and the dispatcher
+    reads back before every write so that a wrap-up someone else set is never replaced.
+    An optional capability: sides without the attribute are read back only as usual."""
+    return getattr(api, "read_before_write", False) is True
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
     """One platform dialect: its name and its two sides."""
