@@ -85,6 +85,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
              "simulator's own); see the README's Platforms section"),
+    # connect
+    Variable("WRAPUP_CONNECT_INSTANCE_ID", None,
+             "Amazon Connect instance ID (a UUID, the end of the instance ARN); required "
+             "with WRAPUP_PLATFORM=connect"),
+    Variable("WRAPUP_CONNECT_REGION", None,
+             "AWS Region of the Connect instance (e.g. us-east-1); required with connect"),
+    Variable("WRAPUP_CONNECT_ENDPOINT_URL", None,
+             "Connect API endpoint override; default https://connect.{region}.amazonaws.com "
+             "(the simulator's URL in development)"),
+    Variable("WRAPUP_CONNECT_ATTRIBUTE", "wrapupCode",
+             "user-defined contact attribute the wrap-up code ID is written to (letters, "
+             "digits, '-', '_'); one already set by someone else is never overwritten"),
+    Variable("WRAPUP_CONNECT_LABEL_ATTRIBUTE", None,
+             "optional second attribute the code's label is written to"),
     Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
              "base URL of the contact-center API"),
     Variable("WRAPUP_API_WRAPUP_PATH",

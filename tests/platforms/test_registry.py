@@ -15,8 +15,15 @@ from streams.platforms.generic import GenericApi, GenericEvents
 POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
 
 
-def settings() -> Settings:
-    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY})
+# What each platform needs set before it builds (its required WRAPUP_<PLATFORM>_* variables).
+REQUIRED: dict[str, dict[str, str]] = {
+    "connect": {"WRAPUP_CONNECT_INSTANCE_ID": "12345678-1234-1234-1234-123456789012",
+                "WRAPUP_CONNECT_REGION": "us-east-1"},
+}
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({"WRAPUP_POLICY_JSON": POLICY, **env})
 
 
 def test_the_default_platform_is_the_generic_dialect() -> None:
@@ -27,13 +34,14 @@ def test_the_default_platform_is_the_generic_dialect() -> None:
 
 
 def test_an_unknown_platform_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown platform 'avaya' \(known: generic\)"):
+    known = ", ".join(sorted(platforms.PLATFORMS))
+    with pytest.raises(ValueError, match=rf"unknown platform 'avaya' \(known: {known}\)"):
         platforms.load(settings(), "avaya")
 
 
 def test_every_registered_platform_builds() -> None:
     for name in platforms.PLATFORMS:
-        assert platforms.load(settings(), name).name == name
+        assert platforms.load(settings(**REQUIRED.get(name, {})), name).name == name
 
 
 def test_json_and_form_requests() -> None:
