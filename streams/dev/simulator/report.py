@@ -54,6 +54,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def _is_api(path: str) -> bool:
+    """A request to the platform's API (not a token or credentials route, not the
+    simulator's own), whatever the dialect's paths."""
+    return path != TOKEN_PATH and not path.startswith("/_sim/")
+
+
 def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
           baseline_delay: float = 2.5, wall_seconds: float = 0.0) -> SideReport:
     """Score one side from its ledger (latencies in simulated seconds)."""
@@ -62,8 +68,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     reasons = Counter(r.reason for r in posts)
     failures = Counter(
         r.reason for r in ledger.requests
-        if r.path.startswith("/api/") and r.reason not in ("applied", "ok", "not_ready",
-                                                           "already_wrapped")
+        if _is_api(r.path) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped",
+                                                "credentials_issued")
     )
     slow = sum(
         1 for r in posts
@@ -97,8 +103,9 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         not_ready_slow_transition=slow,
         already_wrapped_409=reasons["already_wrapped"],
         other_failures=dict(failures),
-        api_calls=sum(1 for r in ledger.requests if r.path.startswith("/api/")),
-        token_calls=sum(1 for r in ledger.requests if r.path == TOKEN_PATH),
+        api_calls=sum(1 for r in ledger.requests if _is_api(r.path)),
+        token_calls=sum(1 for r in ledger.requests
+                        if r.path == TOKEN_PATH or r.reason == "credentials_issued"),
         left_to_agent=by_in_scope["agent"],
         left_to_acw=by_in_scope["platform"],
         unwrapped=sum(1 for p in in_scope if ledger.wrapup(p.interaction_id) is None),
