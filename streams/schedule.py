@@ -1,9 +1,10 @@
 """An in-memory index of when table entries fall due, per partition.
 
 The table itself is the truth (each state carries its ``expires_at``); this index
-only saves a full table scan on every tick. Entries may be stale — the caller
-re-reads the state and lets :func:`streams.join.expire` decide. After a rebalance
-a partition's index is rebuilt from the table on its first tick.
+only saves a full table scan on every tick. Its keys are the table's (leg keys).
+Entries may be stale — the caller re-reads the state and lets
+:func:`streams.join.expire` decide. After a rebalance a partition's index is rebuilt
+from the table on its first tick.
 """
 
 from __future__ import annotations

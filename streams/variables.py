@@ -62,7 +62,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_EVENTS_KEYED", "true",
              "true if the events topic is keyed by interaction ID; false repartitions first"),
     Variable("WRAPUP_OUTCOMES_TOPIC", "wrapup-bridge.outcomes",
-             "compacted topic of final outcomes, keyed by interaction ID (the ledger)"),
+             "compacted topic of final outcomes, one per agent leg (the ledger)"),
     Variable("WRAPUP_DEAD_LETTER_TOPIC", "wrapup-bridge.dead-letter",
              "topic for unparseable events and permanent delivery failures"),
     Variable("WRAPUP_AUTO_OFFSET_RESET", "earliest",

@@ -173,16 +173,18 @@ class Dispatcher:
         """Close the HTTP client (its connection pool)."""
         await self.api.aclose()
 
-    async def probe(self, interaction_id: str) -> Exchange:
+    async def probe(self, leg: Leg | str) -> Exchange:
         """One read-back request as is (replay checks reachability and credentials)."""
-        return await self.api.request(self.platform.readback_request(Leg(interaction_id)))
+        return await self.api.request(self.platform.readback_request(
+            Leg(leg) if isinstance(leg, str) else leg))
 
-    async def get_interaction(self, interaction_id: str) -> dict[str, Any] | None:
-        """The platform's interaction document, None if it does not exist (404).
+    async def get_interaction(self, leg: Leg | str) -> dict[str, Any] | None:
+        """The platform's document of a leg (a bare ID: the interaction's only leg),
+        None if it does not exist (404).
 
         Raises :class:`ApiError` when the platform cannot be asked or answers otherwise.
         """
-        found = await self._read_back(Leg(interaction_id))
+        found = await self._read_back(Leg(leg) if isinstance(leg, str) else leg)
         if found.reading is Reading.NOT_FOUND:
             return None
         if found.reading is not Reading.SEEN or found.response is None:
@@ -205,8 +207,8 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not kill the worker's delivery task
-            log.error("delivery of %s crashed: %s", job.interaction_id, type(exc).__name__,
-                      exc_info=True)
+            log.error("delivery of %s crashed: %s", job.key, type(exc).__name__,
+                      exc_info=True, extra=job.log_extra)
             return self._report(run, Outcome.FAILED, "internal_error")
 
     async def _deliver(self, run: _Run) -> DeliveryReport:
@@ -228,7 +230,7 @@ class Dispatcher:
             if self._clock() + delay > job.deadline:
                 return await self._give_up(run, "deadline_exceeded", step.reason)
             metrics.RETRIES.labels(reason=step.reason).inc()
-            log.debug("%s: retry in %.2fs (%s)", job.interaction_id, delay, step.reason)
+            log.debug("%s: retry in %.2fs (%s)", job.key, delay, step.reason)
             if not await wait(self._sleep, delay, job.cancelled):
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
 
@@ -273,8 +275,8 @@ class Dispatcher:
         if decided is not None:
             return decided
         if conflict is Conflict.ALREADY_WRAPPED:
-            log.warning("%s: 409 says wrapped but read-back shows no code",
-                        run.job.interaction_id)
+            log.warning("%s: 409 says wrapped but read-back shows no code", run.job.key,
+                        extra=run.job.log_extra)
         return _Retry("not_ready")
 
     async def _read_and_decide(self, run: _Run) -> DeliveryReport | _Retry | None:
@@ -330,7 +332,7 @@ class Dispatcher:
         if last == "unauthorized":
             reason = "unauthorized"
         log.warning("%s: giving up (%s) after %d attempts, last: %s",
-                    run.job.interaction_id, reason, run.tries, last)
+                    run.job.key, reason, run.tries, last, extra=run.job.log_extra)
         return self._report(run, Outcome.FAILED, reason)
 
     async def _read_back(self, leg: Leg, run: _Run | None = None) -> ReadBack:
@@ -363,7 +365,7 @@ class Dispatcher:
             run.last_status = exchange.response.status_code
         if request.endpoint == "wrapup":
             run.posts += exchange.sent
-        log.debug("%s: %s %s -> %s", run.job.interaction_id, request.method, request.endpoint,
+        log.debug("%s: %s %s -> %s", run.job.key, request.method, request.endpoint,
                   exchange.status or exchange.error)
         return exchange
 
@@ -391,6 +393,7 @@ class Dispatcher:
             finished_at=self._clock(),
             last_status=run.last_status,
             source=self.source,
+            leg_id=run.job.leg_id,
         )
 
 

@@ -1,4 +1,6 @@
-"""The join table's values: one interaction state as JSON bytes."""
+"""The join table's values: one leg's state as JSON bytes (the table's key is the leg
+key, :attr:`streams.join.InteractionState.key`; a value written before legs decodes as
+the interaction's only leg)."""
 
 from __future__ import annotations
 
