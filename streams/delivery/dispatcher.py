@@ -26,9 +26,9 @@ answers is :mod:`.readback`'s. What the readings mean to each caller:
 * after an already-wrapped / unclear POST answer: a code is final; none: retry the
   POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
 * before giving up: only a code on it changes the report.
-* before every POST, when the platform's write never refuses an overwrite
-  (``reads_before_write``: Amazon Connect): a code on it is final; none: POST;
-  ``RETRY``: retry later; ``NOT_FOUND`` / ``REFUSED``: failed (never a blind write).
+* before every POST when the platform's write never refuses an overwrite
+  (``reads_before_write``: Connect): as after a conflict, but no code means POST now,
+  waiting at most ``GUARD_WINDOW`` for the limiter (else read again later).
 
 Retries use exponential backoff with full jitter and stop at ``api_max_attempts`` or at
 the job's deadline (a retry that would start after it is not made), but the first attempt
@@ -67,7 +67,9 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE = 0.5  # seconds: first retry waits up to this
 BACKOFF_CAP = 15.0  # seconds: no single backoff wait is longer
 READBACK_TRIES = 4  # GETs before a resumed delivery gives up reading back and POSTs
-_TRANSPORT_REASONS = {"timeout": "timeout", "connect_error": "connection"}
+GUARD_WINDOW = 0.25  # seconds a guarded write may wait for the limiter after its read
+_TRANSPORT_REASONS = {"timeout": "timeout", "connect_error": "connection",
+                      "deferred": "rate_limited"}
 
 
 class ApiError(Exception):
@@ -241,7 +243,8 @@ class Dispatcher:
             guarded = await self._read_and_decide(run)
             if guarded is not None:
                 return guarded
-        exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run)
+        exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run,
+                                    max_wait=GUARD_WINDOW if self._guard else None)
         if exchange.response is None:
             if exchange.error == "cancelled":
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
@@ -355,12 +358,14 @@ class Dispatcher:
             return self._report(run, Outcome.SKIPPED, "wrapped_without_code")
         return None
 
-    async def _send(self, request: ApiRequest, run: _Run | None) -> Exchange:
+    async def _send(self, request: ApiRequest, run: _Run | None,
+                    max_wait: float | None = None) -> Exchange:
         if run is None:
             return await self.api.request(request)
         if run.first_attempt_at is None:
             run.first_attempt_at = self._clock()
-        exchange = await self.api.request(request, cancelled=run.job.cancelled)
+        exchange = await self.api.request(request, cancelled=run.job.cancelled,
+                                          max_wait=max_wait)
         if exchange.response is not None:
             run.last_status = exchange.response.status_code
         if request.endpoint == "wrapup":

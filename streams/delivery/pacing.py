@@ -32,6 +32,10 @@ class RequestCancelled(Exception):
     """The delivery was cancelled while its request waited for the rate limiter."""
 
 
+class RequestDeferred(Exception):
+    """The request would wait for the limiter longer than its ``max_wait``: not sent."""
+
+
 @dataclass(slots=True)
 class RequestContext:
     """One logical API request: its metric label, cancel event and sends so far."""
@@ -40,6 +44,7 @@ class RequestContext:
     cancelled: asyncio.Event | None = None
     sent: int = 0  # requests that went out (2: re-sent after a 401)
     started: float | None = None  # perf_counter of the send in flight, if any
+    max_wait: float | None = None  # longest limiter wait allowed (a guarded write), else any
 
     def failed(self, status: str) -> None:
         """Count the send in flight as ended without a response (timeout, connect_error)."""
@@ -64,6 +69,8 @@ class Pacing:
         if not isinstance(ctx, RequestContext):
             return
         reservation = self.limiter.reserve()
+        if ctx.max_wait is not None and reservation.delay > ctx.max_wait:
+            raise RequestDeferred  # the slot goes unused: harmless
         if reservation.delay > 0:
             metrics.RATE_LIMIT_WAITS.labels(source=reservation.source).inc()
             metrics.RATE_LIMIT_WAIT_SECONDS.labels(source=reservation.source).inc(

@@ -119,3 +119,29 @@ async def test_a_throttled_read_is_retried_before_writing() -> None:
     connect = MiniConnect(get_answers=[throttled])
     assert await deliver(connect) == (Outcome.APPLIED, "posted")
     assert connect.log == ["GET", "GET", "POST"]
+
+
+async def test_a_write_held_by_a_pause_after_its_read_is_not_sent_but_read_again() -> None:
+    """Another delivery's 429 pauses the process right after our read: the write would go
+    out seconds after the read, leaving room for someone else's; it is not sent, and the
+    next attempt's read finds the agent's code."""
+    clock = VirtualTime()
+    connect = MiniConnect()
+    d = dispatcher(connect, clock)
+    handle = connect.handle
+
+    def pause_after_first_read(request: httpx.Request) -> httpx.Response:
+        answer = handle(request)
+        if connect.log == ["GET"]:
+            d.api.limiter.pause_until(clock.monotonic() + 5.0)
+            connect.attributes[CONTACT] = {"wrapupCode": "wc-agent"}  # set meanwhile
+        return answer
+
+    connect.handle = pause_after_first_read  # type: ignore[method-assign]
+    d.api.client._transport = httpx.MockTransport(connect.handle)
+    try:
+        report = await d.deliver(DeliveryJob(CONTACT, CODE, deadline=clock.time() + 120))
+    finally:
+        await d.aclose()
+    assert (report.outcome, report.reason) == (Outcome.SKIPPED, "wrapped_by_other_code")
+    assert connect.log == ["GET", "GET"] and connect.writes == 0
