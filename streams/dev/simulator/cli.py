@@ -308,6 +308,9 @@ def compare(sides: str, baseline_delay: float, json_out: Path | None, speed: flo
     unknown = set(chosen) - set(SIDES)
     if unknown or not chosen:
         raise click.BadParameter(f"unknown sides {sorted(unknown)}", param_hint="--sides")
+    if dialect.name == "connect" and "baseline" in chosen:  # it speaks the generic wire only
+        click.echo("the baseline speaks only the generic dialect: skipped", err=True)
+        chosen = [s for s in chosen if s != "baseline"] or ["worker"]
     params = _params(kw)
     options = _options(kw, speed, partitions, keyed, dialect, baseline_delay)
     env = _worker_env(worker_env)
