@@ -100,10 +100,12 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         cancelled: asyncio.Event | None = None,
         max_wait: float | None = None,
+        booked_at: float | None = None,
     ) -> Exchange:
         """Send one request; ``endpoint`` labels its metrics (wrapup, interaction).
-        ``max_wait``: not sent (error ``deferred``) if the limiter would hold it longer."""
-        ctx = RequestContext(endpoint, cancelled, max_wait=max_wait)
+        ``max_wait``: not sent (error ``deferred``) if the limiter would hold it longer;
+        ``booked_at``: the limiter slot booked for it earlier (:meth:`RateLimiter.book`)."""
+        ctx = RequestContext(endpoint, cancelled, max_wait=max_wait, booked_at=booked_at)
         request = self.client.build_request(
             method, path, content=content, headers=headers, extensions={CONTEXT: ctx}
         )
@@ -126,12 +128,12 @@ class ApiClient:
 
     async def request(
         self, request: ApiRequest, *, cancelled: asyncio.Event | None = None,
-        max_wait: float | None = None,
+        max_wait: float | None = None, booked_at: float | None = None,
     ) -> Exchange:
         """Send a request the platform seam built (see :meth:`send`)."""
         return await self.send(request.endpoint, request.method, request.path,
                                content=request.content, headers=dict(request.headers),
-                               cancelled=cancelled, max_wait=max_wait)
+                               cancelled=cancelled, max_wait=max_wait, booked_at=booked_at)
 
 
 def _transport_error(exc: httpx.TransportError) -> str:

@@ -27,8 +27,8 @@ answers is :mod:`.readback`'s. What the readings mean to each caller:
   POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
 * before giving up: only a code on it changes the report.
 * before every POST when the platform's write never refuses an overwrite
-  (``reads_before_write``: Connect): as after a conflict, but no code means POST now,
-  waiting at most ``GUARD_WINDOW`` for the limiter (else read again later).
+  (``reads_before_write``: Connect): as after a conflict, but no code means POST now
+  (its limiter slot booked with the read's; a re-send waits at most ``GUARD_WINDOW``).
 
 Retries use exponential backoff with full jitter and stop at ``api_max_attempts`` or at
 the job's deadline (a retry that would start after it is not made), but the first attempt
@@ -239,12 +239,15 @@ class Dispatcher:
     async def _attempt(self, run: _Run) -> DeliveryReport | _Retry:
         """One POST and, if its answer says so, one read-back: a final report or a retry."""
         job = run.job
-        if self._guard:
+        booked = None
+        if self._guard:  # the write's slot first: it follows its read without queueing
+            booked = self.api.limiter.book()
             guarded = await self._read_and_decide(run)
             if guarded is not None:
                 return guarded
         exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run,
-                                    max_wait=GUARD_WINDOW if self._guard else None)
+                                    max_wait=GUARD_WINDOW if self._guard else None,
+                                    booked_at=booked)
         if exchange.response is None:
             if exchange.error == "cancelled":
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
@@ -359,13 +362,14 @@ class Dispatcher:
         return None
 
     async def _send(self, request: ApiRequest, run: _Run | None,
-                    max_wait: float | None = None) -> Exchange:
+                    max_wait: float | None = None, booked_at: float | None = None
+                    ) -> Exchange:
         if run is None:
             return await self.api.request(request)
         if run.first_attempt_at is None:
             run.first_attempt_at = self._clock()
         exchange = await self.api.request(request, cancelled=run.job.cancelled,
-                                          max_wait=max_wait)
+                                          max_wait=max_wait, booked_at=booked_at)
         if exchange.response is not None:
             run.last_status = exchange.response.status_code
         if request.endpoint == "wrapup":

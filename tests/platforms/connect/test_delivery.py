@@ -121,27 +121,32 @@ async def test_a_throttled_read_is_retried_before_writing() -> None:
     assert connect.log == ["GET", "GET", "POST"]
 
 
-async def test_a_write_held_by_a_pause_after_its_read_is_not_sent_but_read_again() -> None:
-    """Another delivery's 429 pauses the process right after our read: the write would go
-    out seconds after the read, leaving room for someone else's; it is not sent, and the
-    next attempt's read finds the agent's code."""
+async def test_a_pause_set_after_the_read_does_not_hold_the_write() -> None:
+    """Another delivery's 429 pauses the process right after our read: the write's slot
+    was booked with the read's, so it follows at once instead of seconds later (when
+    someone else may have written)."""
     clock = VirtualTime()
     connect = MiniConnect()
     d = dispatcher(connect, clock)
     handle = connect.handle
+    sent_at: list[float] = []
 
-    def pause_after_first_read(request: httpx.Request) -> httpx.Response:
+    def pause_after_the_read(request: httpx.Request) -> httpx.Response:
+        sent_at.append(clock.time())
         answer = handle(request)
-        if connect.log == ["GET"]:
+        if request.method == "GET":
             d.api.limiter.pause_until(clock.monotonic() + 5.0)
-            connect.attributes[CONTACT] = {"wrapupCode": "wc-agent"}  # set meanwhile
         return answer
 
-    connect.handle = pause_after_first_read  # type: ignore[method-assign]
-    d.api.client._transport = httpx.MockTransport(connect.handle)
+    d.api.client._transport = httpx.MockTransport(pause_after_the_read)
     try:
         report = await d.deliver(DeliveryJob(CONTACT, CODE, deadline=clock.time() + 120))
+        assert (report.outcome, report.reason) == (Outcome.APPLIED, "posted")
+        assert connect.log == ["GET", "POST"] and sent_at[1] - sent_at[0] < 0.01
+        # A request that may not wait that long is not sent at all.
+        from streams.platforms import ApiRequest
+        held = await d.api.request(ApiRequest("wrapup", "GET", "https://x/"), max_wait=0.25)
+        assert (held.error, held.sent, held.retryable) == ("deferred", 0, True)
+        assert connect.log == ["GET", "POST"]
     finally:
         await d.aclose()
-    assert (report.outcome, report.reason) == (Outcome.SKIPPED, "wrapped_by_other_code")
-    assert connect.log == ["GET", "GET"] and connect.writes == 0
