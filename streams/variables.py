@@ -84,7 +84,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
-             "simulator's own); see the README's Platforms section"),
+             "simulator's own), genesys, connect; see the README's Platforms section"),
+    # genesys
+    Variable("WRAPUP_GENESYS_REGION", None,
+             "Genesys Cloud region: the host suffix (mypurecloud.com, mypurecloud.ie, "
+             "usw2.pure.cloud, ...) or its AWS name (us-east-1, ...); the API is "
+             "https://api.{region}, tokens come from https://login.{region}/oauth/token"),
+    Variable("WRAPUP_GENESYS_API_URL", None,
+             "Genesys API base URL, instead of the region's (a proxy, or the simulator)"),
+    Variable("WRAPUP_GENESYS_LOGIN_URL", None,
+             "Genesys login base URL, instead of the region's (/oauth/token is appended)"),
     # connect
     Variable("WRAPUP_CONNECT_INSTANCE_ID", None,
              "Amazon Connect instance ID (a UUID, the end of the instance ARN); required "

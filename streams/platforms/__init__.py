@@ -41,6 +41,7 @@ __all__ = [
 
 PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes it
     "generic": "streams.platforms.generic",
+    "genesys": "streams.platforms.genesys",
     "connect": "streams.platforms.connect",
 }
 DEFAULT = "generic"

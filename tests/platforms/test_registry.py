@@ -15,8 +15,10 @@ from streams.platforms.generic import GenericApi, GenericEvents
 POLICY = '{"rules": [{"queue": "q", "code": {"id": "c", "label": "l"}}]}'
 
 
-# What each platform needs set before it builds (its required WRAPUP_<PLATFORM>_* variables).
+# The settings a platform cannot be built without (a platform not listed needs none).
 REQUIRED: dict[str, dict[str, str]] = {
+    "genesys": {"WRAPUP_GENESYS_REGION": "mypurecloud.com", "WRAPUP_OAUTH_CLIENT_ID": "i",
+                "WRAPUP_OAUTH_CLIENT_SECRET": "s"},
     "connect": {"WRAPUP_CONNECT_INSTANCE_ID": "12345678-1234-1234-1234-123456789012",
                 "WRAPUP_CONNECT_REGION": "us-east-1"},
 }

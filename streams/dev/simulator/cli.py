@@ -53,15 +53,12 @@ def _dist(ctx: click.Context, param: click.Parameter, value: str | None) -> Dist
         raise click.BadParameter(str(exc)) from None
 
 
-def _dialect(ctx: click.Context, param: click.Parameter, value: str) -> Dialect:
-    return load_dialect(value)
-
-
 def workload_options(func: F) -> F:
     """The workload knobs shared by every command that generates a plan."""
     options = [
         click.option("--platform", "dialect", type=click.Choice(sorted(DIALECTS)),
-                     default="generic", show_default=True, callback=_dialect,
+                     default="generic", show_default=True,
+                     callback=lambda _ctx, _param, value: load_dialect(value),
                      help="the dialect the simulator speaks (its API and event payloads)"),
         click.option("--interactions", "-n", type=click.IntRange(0, 1_000_000),
                      default=_DEFAULTS.interactions, show_default=True),
@@ -148,8 +145,10 @@ def _chaos(kw: dict[str, Any]) -> Chaos:
 
 def _describe(workload: Workload, speed: float) -> str:
     p = workload.params
+    legs = len(workload.interactions)
+    count = f"{p.interactions} interactions" + (f" ({legs} legs)" * (legs != p.interactions))
     return (
-        f"workload: {p.interactions} interactions at {p.rate:g}/s over {p.agents} agents, "
+        f"workload: {count} at {p.rate:g}/s over {p.agents} agents, "
         f"seed {p.seed}, {len(workload.in_scope())} in scope; transition "
         f"{p.transition.describe()}; ACW timeout {p.acw_timeout.describe()}; agent picks "
         f"{p.agent_pick_probability:.0%}; duplicates {p.duplicate_fraction:.0%}, lost "

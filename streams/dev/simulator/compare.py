@@ -106,6 +106,7 @@ class BaselineConsumer:
             client_id=ctx.auth.client_id,
             client_secret=ctx.auth.client_secret,
             delay=self.delay / ctx.speed,
+            dialect=ctx.dialect,
         ))
         await self.baseline.start()
 
@@ -125,7 +126,7 @@ class WorkerConsumer:
     def __init__(self, extra_env: Mapping[str, str] | None = None,
                  command: Sequence[str] | None = None, ready_timeout: float = 120.0,
                  echo: Echo | None = None) -> None:
-        self.extra_env = {**DEFAULT_WORKER_ENV, **(extra_env or {})}
+        self.extra_env = dict(extra_env or {})
         self.command = list(command or worker_command())
         self.ready_timeout = ready_timeout
         self.echo = echo
@@ -149,6 +150,7 @@ class WorkerConsumer:
             "WRAPUP_POLICY_FILE": str(policy),
             "WRAPUP_WEB_PORT": str(self.web_port),
         }
+        env.update(DEFAULT_WORKER_ENV)
         env.update(ctx.dialect.worker_env(ctx.api_base_url, ctx.auth))
         env.update(self.extra_env)
         return env

@@ -1,5 +1,7 @@
 """Judging a side of the comparison from the platform's ledger, and the table of results.
 
+An "interaction" here is a ledger key: an agent leg in a per-leg dialect (Genesys).
+
 Pure: :func:`judge` scores one side, :func:`render` prints the sides next to each other.
 """
 
@@ -39,10 +41,15 @@ class SideReport:
     latency_p99: float | None
     duplicate_effective: int
     wall_seconds: float = 0.0
+    wrapup_requests: int = 0  # every request to a wrap-up route (POST, or a dialect's PATCH)
 
     @property
     def calls_per_applied(self) -> float | None:
         return self.api_calls / self.applied_by_us if self.applied_by_us else None
+
+    @property
+    def wrapups_per_applied(self) -> float | None:
+        return self.wrapup_requests / self.applied_by_us if self.applied_by_us else None
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -69,7 +76,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     failures = Counter(
         r.reason for r in ledger.requests
         if _is_api(r.path) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped",
-                                                "credentials_issued")
+                                                "no_wrapup", "credentials_issued")
     )
     slow = sum(
         1 for r in posts
@@ -114,6 +121,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         latency_p99=percentile(latencies, 99),
         duplicate_effective=len(ledger.duplicate_wrapups),
         wall_seconds=wall_seconds,
+        wrapup_requests=len(posts),
     )
 
 
@@ -136,6 +144,8 @@ def render(reports: Sequence[SideReport], *, title: str = "") -> str:
         ("API calls (+ token calls)", lambda r: f"{r.api_calls} (+{r.token_calls})"),
         ("API calls per applied wrap-up", lambda r: "-" if r.calls_per_applied is None
          else f"{r.calls_per_applied:.2f}"),
+        ("wrap-up requests per applied", lambda r: "-" if r.wrapups_per_applied is None
+         else f"{r.wrapups_per_applied:.2f}"),
         ("in scope, left to the agent", lambda r: str(r.left_to_agent)),
         ("in scope, left to ACW timeout", lambda r: str(r.left_to_acw)),
         ("in scope, not wrapped at the end", lambda r: str(r.unwrapped)),

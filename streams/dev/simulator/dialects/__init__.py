@@ -35,6 +35,7 @@ __all__ = ["DIALECTS", "Dialect", "Route", "load"]
 
 DIALECTS: dict[str, str] = {  # name -> the module whose dialect(**options) makes it
     "generic": "streams.dev.simulator.dialects.generic",
+    "genesys": "streams.dev.simulator.dialects.genesys",
     "connect": "streams.dev.simulator.dialects.connect",
 }
 

@@ -27,7 +27,8 @@ from streams.dev.simulator.platform import (
     Platform,
 )
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
-from streams.events import Event, EventType, encode_event
+from streams.events import Event, EventType, encode_event, parse_event
+from streams.policy import WrapupCode
 
 EVENT_TYPES = {
     State.ENDED: EventType.ENDED,
@@ -197,6 +198,20 @@ class Dialect:
             "WRAPUP_OAUTH_CLIENT_ID": auth.client_id,
             "WRAPUP_OAUTH_CLIENT_SECRET": auth.client_secret,
         }
+
+    # ---- the baseline (the seed's approach, for ``wrapup simulate compare``)
+
+    baseline_once_per_leg = False  # generic: one POST per ended message, duplicates too
+
+    def baseline_ended(self, value: bytes | None) -> list[Event]:
+        """The ended events of one record, as the baseline reads them."""
+        event = parse_event(value)
+        return [event] if isinstance(event, Event) and event.type is EventType.ENDED else []
+
+    def baseline_request(self, event: Event, code: WrapupCode) -> tuple[str, str, Any]:
+        """(method, path, JSON body) of the baseline's one wrap-up for ``event``'s leg."""
+        return ("POST", WRAPUP_PATH.format(id=event.interaction_id),
+                {"wrapupCode": {"id": code.id, "label": code.label}})
 
     def options(self) -> dict[str, Any]:
         """The dialect's settings (for run descriptions)."""
