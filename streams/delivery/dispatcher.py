@@ -17,18 +17,7 @@ loop acts on it:
 * transient (5xx, 408, timeouts, connection errors): backoff.
 
 Read-backs all go through one path, :meth:`Dispatcher._read_back`, whose table of
-answers is :mod:`.readback`'s. What the readings mean to each caller:
-
-* before a resumed POST (``readback_first``): a code on it is final; none: POST;
-  ``NOT_FOUND``: failed; ``REFUSED``: POST (its own answer decides); ``RETRY``: up to
-  ``READBACK_TRIES`` read-backs with backoff (or the server's delay), then POST — a
-  wrapped leg refuses the POST, so that is safe.
-* after an already-wrapped / unclear POST answer: a code is final; none: retry the
-  POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
-* before giving up: only a code on it changes the report.
-* before every POST when the platform's write may overwrite a wrap-up already set
-  (``reads_before_write``: CXone, Connect): as after a conflict, but no code means POST now
-  (its limiter slot booked with the read's; a re-send waits at most ``GUARD_WINDOW``).
+answers, and what each reading means to each caller, is :mod:`.readback`'s.
 
 Retries use exponential backoff with full jitter and stop at ``api_max_attempts`` or at
 the job's deadline (a retry that would start after it is not made), but the first attempt
@@ -120,7 +109,6 @@ class Dispatcher:
     ) -> None:
         self.api = api
         self.platform = platform
-        self.templates = _ReadbackPaths(platform)
         self._guard = platforms.reads_before_write(platform)
         self.max_attempts = max(1, max_attempts)
         self.source = source
@@ -404,16 +392,6 @@ class Dispatcher:
             source=self.source,
             leg_id=run.job.leg_id,
         )
-
-
-class _ReadbackPaths:
-    """``Dispatcher.templates`` as replay's probe uses it (until it calls ``probe``)."""
-
-    def __init__(self, platform: ApiSide) -> None:
-        self._platform = platform
-
-    def interaction_path(self, interaction_id: str) -> str:
-        return self._platform.readback_request(Leg(interaction_id)).path
 
 
 def _is_set(event: asyncio.Event | None) -> bool:

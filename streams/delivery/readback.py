@@ -20,6 +20,19 @@ cancelled while waiting for the rate limiter            ``CANCELLED``
 =====================================================  ===================================
 
 What each caller does with a reading is the dispatcher's (see its module docstring).
+
+What the readings mean to each caller of the dispatcher:
+
+* before a resumed POST (``readback_first``): a code on it is final; none: POST;
+  ``NOT_FOUND``: failed; ``REFUSED``: POST (its own answer decides); ``RETRY``: up to
+  ``READBACK_TRIES`` read-backs with backoff (or the server's delay), then POST — a
+  wrapped leg refuses the POST, so that is safe.
+* after an already-wrapped / unclear POST answer: a code is final; none: retry the
+  POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
+* before giving up: only a code on it changes the report.
+* before every POST when the platform's write may overwrite a wrap-up already set
+  (``reads_before_write``: CXone, Connect): as after a conflict, but no code means POST now
+  (its limiter slot booked with the read's; a re-send waits at most ``GUARD_WINDOW``).
 """
 
 from __future__ import annotations

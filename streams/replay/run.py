@@ -275,9 +275,7 @@ def scan_decoder(settings: Settings) -> Decode:
 
 async def _probe_api(dispatcher: Dispatcher, settings: Settings) -> None:
     """One GET before anything else: an unreachable API or rejected credentials stop here."""
-    api = dispatcher.api
-    exchange = await api.send("interaction", "GET",
-                              dispatcher.templates.interaction_path(PROBE_ID))
+    exchange = await dispatcher.probe(PROBE_ID)  # the platform's own read-back request
     where = settings.api_base_url
     if exchange.error in ("token_rejected", "token_unavailable"):
         raise ReplayError(f"cannot get an access token for the API at {where}: "

@@ -11,7 +11,7 @@ from streams.delivery import ApiError, DeliveryJob
 from streams.delivery.api import Exchange
 from streams.delivery.readback import ReadBack, Reading, reading_of
 from streams.outcomes import Outcome
-from streams.platforms import WrapupView
+from streams.platforms import Leg, WrapupView
 from tests.delivery.fixtures import (
     CODE,
     START,
@@ -172,4 +172,4 @@ async def test_probe_sends_one_readback_as_is(clock: VirtualTime) -> None:
     exchange = await d.probe("probe-id")
     assert exchange.status == 403
     assert [s.path for s in platform.seen] == ["/api/v2/conversations/interactions/probe-id"]
-    assert d.templates.interaction_path("x") == "/api/v2/conversations/interactions/x"
+    assert d.platform.readback_request(Leg("x")).path == "/api/v2/conversations/interactions/x"
