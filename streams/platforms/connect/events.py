@@ -34,10 +34,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from streams.events import Event, EventType, Rejection, RejectReason
 from streams.platforms.base import Decoded, RawValue
+from streams.platforms.records import InvalidRecord as _Invalid
+from streams.platforms.records import load_json_object
 
 SOURCE = "aws.connect"
 DETAIL_TYPE = "Amazon Connect Contact Event"
@@ -45,12 +45,6 @@ MAX_RECORD_BYTES = 256 * 1024  # an EventBridge event's maximum size
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # contact IDs (UUIDs): safe in a URL path and a key
 _MAX_EPOCH_SECONDS = 1e11
 _LEG_EVENTS = frozenset({"DISCONNECTED", "COMPLETED"})
-
-
-class _Invalid(Exception):
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
 
 
 class ConnectEvents:
@@ -66,17 +60,7 @@ class ConnectEvents:
 
 
 def _decode(raw: RawValue) -> Decoded:
-    if raw is None:
-        raise _Invalid(RejectReason.NOT_JSON, "empty message")
-    size = len(raw.encode(errors="surrogatepass")) if isinstance(raw, str) else len(raw)
-    if size > MAX_RECORD_BYTES:
-        raise _Invalid(RejectReason.TOO_LARGE, f"{size} bytes > {MAX_RECORD_BYTES}")
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise _Invalid(RejectReason.NOT_JSON, f"invalid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise _Invalid(RejectReason.NOT_OBJECT, f"top level is {type(doc).__name__}")
+    doc = load_json_object(raw, MAX_RECORD_BYTES)
     envelope_id: str | None = None
     envelope_time: float | None = None
     if "detail" in doc:

@@ -34,20 +34,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-import orjson
-
-from streams.events import MAX_EVENT_BYTES, MAX_ID_LENGTH, Event, EventType, Rejection, RejectReason
+from streams.events import MAX_EVENT_BYTES, MAX_ID_LENGTH, Event, EventType, RejectReason
 from streams.platforms.base import Decoded, RawValue
+from streams.platforms.records import InvalidRecord as _Invalid
+from streams.platforms.records import load_json_object
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")  # as streams.events: safe in a URL path
 _MAX_EPOCH_SECONDS = 1e11
 WRAPPED_BY = "platform"  # the contact was closed: ACW is over
-
-
-class _Invalid(Exception):
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.rejection = Rejection(reason, detail)
 
 
 class CxoneEvents:
@@ -61,7 +55,7 @@ class CxoneEvents:
 
 
 def _decode(raw: RawValue) -> tuple[Event, ...]:
-    doc = _document(raw)
+    doc = load_json_object(raw, MAX_EVENT_BYTES)
     events = doc.get("events")
     if not isinstance(events, list):
         raise _Invalid(RejectReason.MISSING_FIELD if events is None else RejectReason.WRONG_TYPE,
@@ -104,21 +98,6 @@ def _decode(raw: RawValue) -> tuple[Event, ...]:
                          acw_deadline=at + timeout if timeout else None,
                          communication_id=session))
     return tuple(out)
-
-
-def _document(raw: RawValue) -> dict[str, Any]:
-    if raw is None:
-        raise _Invalid(RejectReason.NOT_JSON, "empty message")
-    size = len(raw.encode(errors="surrogatepass")) if isinstance(raw, str) else len(raw)
-    if size > MAX_EVENT_BYTES:
-        raise _Invalid(RejectReason.TOO_LARGE, f"{size} bytes > {MAX_EVENT_BYTES}")
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise _Invalid(RejectReason.NOT_JSON, f"invalid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise _Invalid(RejectReason.NOT_OBJECT, f"top level is {type(doc).__name__}")
-    return doc
 
 
 def _contact_of(doc: dict[str, Any], contacts: list[dict[str, Any]]) -> str | None:

@@ -27,19 +27,15 @@ from typing import Any
 
 import orjson
 
-from streams.events import MAX_ID_LENGTH, Rejection, RejectReason
+from streams.events import MAX_ID_LENGTH, RejectReason
+from streams.platforms.records import InvalidRecord, load_json_object
 
 MAX_RECORD_BYTES = 512 * 1024  # a conversation with many participants and attributes
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")
 _MAX_EPOCH_SECONDS = 1e11
 
 
-class Invalid(Exception):
-    """A record that is not usable; becomes a :class:`~streams.events.Rejection`."""
-
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.rejection = Rejection(reason, detail)
+Invalid = InvalidRecord  # a record that is not usable (this dialect's name for it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +51,7 @@ class Record:
 
 def unwrap(raw: bytes | bytearray | memoryview | str | None) -> Record:
     """The notification in ``raw``; raises :class:`Invalid`."""
-    if raw is None:
-        raise Invalid(RejectReason.NOT_JSON, "empty message")
-    size = len(raw.encode(errors="surrogatepass")) if isinstance(raw, str) else len(raw)
-    if size > MAX_RECORD_BYTES:
-        raise Invalid(RejectReason.TOO_LARGE, f"{size} bytes > {MAX_RECORD_BYTES}")
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(RejectReason.NOT_JSON, f"invalid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise Invalid(RejectReason.NOT_OBJECT, f"top level is {type(doc).__name__}")
+    doc = load_json_object(raw, MAX_RECORD_BYTES)
     timestamp = None
     if "detail" in doc or "detail-type" in doc:
         detail = doc.get("detail")
