@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
+import orjson
 
 from streams.platforms.base import Answer, Conflict, Verdict
 
@@ -65,3 +67,14 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if seconds != seconds or seconds in (float("inf"), float("-inf")):
         return None
     return max(0.0, seconds)
+
+
+def success_object(response: httpx.Response) -> dict[str, Any] | None:
+    """``response``'s body when it is a 2xx answer holding a JSON object; None otherwise."""
+    if not 200 <= response.status_code < 300:
+        return None
+    try:
+        doc = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None

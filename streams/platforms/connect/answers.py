@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from streams.platforms.base import Answer, Verdict, WrapupView
-from streams.platforms.statuses import answer_for_status
+from streams.platforms.statuses import answer_for_status, success_object
 
 THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException",
                        "LimitExceededException", "Throttling", "ThrottledException"})
@@ -84,13 +84,8 @@ def attributes_view(response: httpx.Response, code_attribute: str) -> WrapupView
     """A ``GetContactAttributes`` answer (``{"Attributes": {...}}``) as a view: wrapped
     when ``code_attribute`` holds a value (whoever wrote it). A write is always accepted,
     so ``wrapping_up`` is simply "not wrapped". None for anything else."""
-    if not 200 <= response.status_code < 300:
-        return None
-    try:
-        doc = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(doc, dict):
+    doc = success_object(response)
+    if doc is None:
         return None
     attributes = doc.get("Attributes", {})
     if attributes is None:

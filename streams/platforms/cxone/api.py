@@ -29,11 +29,10 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
-import orjson
 
 from streams.platforms.base import Answer, ApiRequest, Leg, Verdict, WrapupView
 from streams.platforms.cxone.auth import AccessKey, AccessKeySession, CxoneAuth
-from streams.platforms.statuses import answer_for_status
+from streams.platforms.statuses import answer_for_status, success_object
 from streams.policy import WrapupCode
 
 SERVICES = "/InContactAPI/services"
@@ -88,13 +87,8 @@ class CxoneApi:
         status = response.status_code
         if status in (204, 404):  # [I] either may mean "none saved": the POST's answer tells
             return WrapupView(False, None, False, "no_disposition")
-        if not 200 <= status < 300:
-            return None
-        try:
-            doc = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(doc, dict):
+        doc = success_object(response)
+        if doc is None:
             return None
         value = doc.get("dispositionId")
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():

@@ -26,10 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import orjson
 
 from streams.platforms.base import Answer, Conflict, Verdict, WrapupView
-from streams.platforms.statuses import answer_for_status, parse_retry_after
+from streams.platforms.statuses import answer_for_status, parse_retry_after, success_object
 
 CONFLICTS = frozenset({409, 412, 422})
 RATE_HEADERS = ("inin-ratelimit-count", "inin-ratelimit-allowed", "inin-ratelimit-reset")
@@ -57,11 +56,8 @@ def readback_view(response: httpx.Response) -> WrapupView | None:
         return None
     if not response.content.strip():
         return WrapupView(False, None, True, "no-wrapup")
-    try:
-        doc = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(doc, dict):
+    doc = success_object(response)
+    if doc is None:
         return None
     if "participants" in doc:
         return _conversation_view(doc)
