@@ -78,31 +78,19 @@ class StaticToken:
         """Nothing to do: a static token cannot be renewed."""
 
 
-class ClientCredentials:
-    """OAuth2 client-credentials tokens, cached and refreshed ahead of expiry, single flight."""
+class CachedToken:
+    """A refreshable token source's cache: refreshed once 80 % of its lifetime has passed,
+    or after :meth:`invalidate`; single flight. Subclasses fetch in :meth:`_obtain`."""
 
     refreshable = True
+    _failed_message = "token request failed: %s"
+    _fetched_message = "fetched an API access token (expires in %.0fs)"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._client = client
-        self._token_url = token_url
-        self._auth = httpx.BasicAuth(client_id, client_secret)
-        self._client_id = client_id
+    def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._token: str | None = None
         self._refresh_at = 0.0
         self._pending: asyncio.Future[str] | None = None
-
-    def __repr__(self) -> str:
-        return f"ClientCredentials(client_id={self._client_id!r}, token_url={self._token_url!r})"
 
     async def token(self) -> str:
         if self._token is not None and self._clock() < self._refresh_at:
@@ -124,18 +112,44 @@ class ClientCredentials:
 
     async def _fetch(self) -> str:
         try:
-            token, expires_in = await self._request()
+            token, expires_in = await self._obtain()
         except TokenError as exc:
             metrics.TOKEN_REFRESHES.labels(result="error").inc()
-            log.warning("token request failed: %s", exc)
+            log.warning(self._failed_message, exc)
             raise
         self._token = token
         self._refresh_at = self._clock() + REFRESH_FRACTION * expires_in
         metrics.TOKEN_REFRESHES.labels(result="ok").inc()
-        log.info("fetched an API access token (expires in %.0fs)", expires_in)
+        log.info(self._fetched_message, expires_in)
         return token
 
-    async def _request(self) -> tuple[str, float]:
+    async def _obtain(self) -> tuple[str, float]:
+        """A new token and its lifetime in seconds; raises :class:`TokenError`."""
+        raise NotImplementedError
+
+
+class ClientCredentials(CachedToken):
+    """OAuth2 client-credentials tokens, cached and refreshed ahead of expiry, single flight."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(clock)
+        self._client = client
+        self._token_url = token_url
+        self._auth = httpx.BasicAuth(client_id, client_secret)
+        self._client_id = client_id
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials(client_id={self._client_id!r}, token_url={self._token_url!r})"
+
+    async def _obtain(self) -> tuple[str, float]:
         started = time.perf_counter()
         status = "transport_error"
         try:

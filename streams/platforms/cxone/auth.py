@@ -28,7 +28,6 @@ is ever put in a log record, an exception message or a ``repr``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -40,8 +39,7 @@ from typing import Any
 import httpx
 import orjson
 
-from streams import metrics
-from streams.delivery.auth import DEFAULT_EXPIRES_IN, REFRESH_FRACTION, TokenError
+from streams.delivery.auth import DEFAULT_EXPIRES_IN, CachedToken, TokenError
 from streams.delivery.bearer import BearerAuth
 from streams.delivery.telemetry import record_request
 
@@ -63,33 +61,22 @@ class AccessKey:
     tenant_id: str | None = None
 
 
-class AccessKeySession:
+class AccessKeySession(CachedToken):
     """A token source (:class:`~streams.delivery.auth.TokenSource`) that also knows the
     tenant's API endpoint."""
 
-    refreshable = True
+    _failed_message = "CXone token request failed: %s"
+    _fetched_message = "fetched a CXone access token (expires in %.0fs)"
 
     def __init__(self, client: httpx.AsyncClient, key: AccessKey, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock)
         self._client = client
         self._key = key
-        self._clock = clock
-        self._token: str | None = None
-        self._refresh_at = 0.0
         self._endpoint: httpx.URL | None = None
-        self._pending: asyncio.Future[str] | None = None
 
     def __repr__(self) -> str:
         return f"AccessKeySession(issuer={self._key.issuer!r}, client_id={self._key.client_id!r})"
-
-    async def token(self) -> str:
-        if self._token is not None and self._clock() < self._refresh_at:
-            return self._token
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self._fetch())
-            self._pending.add_done_callback(self._fetched)
-        # shield: one caller being cancelled must not cancel the fetch the others await
-        return await asyncio.shield(self._pending)
 
     async def api_endpoint(self) -> httpx.URL:
         """The tenant's API base URL (fetching a token and discovering it if need be)."""
@@ -98,33 +85,15 @@ class AccessKeySession:
         assert self._endpoint is not None
         return self._endpoint
 
-    def invalidate(self, token: str | None) -> None:
-        if token is not None and token == self._token:
-            self._token = None
-
-    def _fetched(self, fut: asyncio.Future[str]) -> None:
-        self._pending = None
-        if not fut.cancelled():
-            fut.exception()  # retrieved here so an unawaited failure is not reported
-
-    async def _fetch(self) -> str:
-        try:
-            token, expires_in, id_token = await self._grant()
-            if self._endpoint is None:
-                tenant = self._key.tenant_id or tenant_of(id_token)
-                if tenant is None:
-                    raise TokenError("no_tenant", None, retryable=False)
-                self._endpoint = await self._discover(tenant)
-                log.info("CXone API endpoint discovered: %s", self._endpoint)
-        except TokenError as exc:
-            metrics.TOKEN_REFRESHES.labels(result="error").inc()
-            log.warning("CXone token request failed: %s", exc)
-            raise
-        self._token = token
-        self._refresh_at = self._clock() + REFRESH_FRACTION * expires_in
-        metrics.TOKEN_REFRESHES.labels(result="ok").inc()
-        log.info("fetched a CXone access token (expires in %.0fs)", expires_in)
-        return token
+    async def _obtain(self) -> tuple[str, float]:
+        token, expires_in, id_token = await self._grant()
+        if self._endpoint is None:
+            tenant = self._key.tenant_id or tenant_of(id_token)
+            if tenant is None:
+                raise TokenError("no_tenant", None, retryable=False)
+            self._endpoint = await self._discover(tenant)
+            log.info("CXone API endpoint discovered: %s", self._endpoint)
+        return token, expires_in
 
     async def _grant(self) -> tuple[str, float, str | None]:
         key = self._key
