@@ -15,7 +15,7 @@ from streams.dev.kafka import LocalKafka, SecureListeners, fetch_jars, kafka_fro
 from streams.dev.kafka.tls import TlsFiles, make_tls_files
 from streams.kafka.admin import TopicSpec, ensure_topics_sync
 from tests.helpers import async_wait_for, wait_for
-from tests.worker.fixtures import RecordingPlatform
+from tests.worker.fixtures import RecordingPlatform, Start, worker_starter
 
 __all__ = ["SecuredKafka", "TopicFactory", "async_wait_for", "wait_for"]
 
@@ -129,3 +129,9 @@ def platform() -> Iterator[RecordingPlatform]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Start]:
+    """``start_worker(env) -> WorkerProcess`` once ready; all are killed afterwards."""
+    yield from worker_starter(tmp_path)

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,3 +283,22 @@ def worker_env(bootstrap: str, events_topic: str, platform_url: str, data_dir: P
     }
     env.update(overrides)
     return env
+
+
+Start = Callable[[dict[str, str]], WorkerProcess]
+
+
+def worker_starter(tmp_path: Path) -> Iterator[Start]:
+    """The ``start_worker`` fixture's body: ``start(env) -> WorkerProcess`` once ready;
+    every worker started is killed when the generator is closed."""
+    started: list[WorkerProcess] = []
+
+    def start(env: dict[str, str]) -> WorkerProcess:
+        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log").start()
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()

@@ -5,43 +5,22 @@ path), and the per-leg checks the tests share."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from streams.dev.simulator.dialects.genesys import GenesysDialect
 from streams.dev.simulator.distributions import fixed
 from streams.dev.simulator.platform import AuthConfig, Platform
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams
 from streams.policy import Policy
-from tests.helpers import wait_for
 from tests.worker.fixtures import WorkerProcess, worker_env
-from tests.worker.simulated import Expectation, Simulator, Tail, Verdict, judge, unsettled
+from tests.worker.simulated import Expectation, Simulator, Tail, Verdict
+from tests.worker.simulated import settle as settle_all
 
 SETTLE_TIMEOUT = 120.0
-Start = Callable[[dict[str, str]], WorkerProcess]
-
-
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Start]:
-    """``start_worker(env) -> WorkerProcess`` once ready; all are killed afterwards."""
-    started: list[WorkerProcess] = []
-
-    def start(env: dict[str, str]) -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log").start()
-        started.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
-
-
 def params(conversations: int, **changes: Any) -> WorkloadParams:
     """Real-time durations: 2 s calls, 0.3 s to ACW, 30 s of ACW, 8 conversations/s."""
     base = WorkloadParams(interactions=conversations, rate=8.0, agents=20, seed=21,
@@ -74,22 +53,7 @@ def expectation(workload: Workload) -> Expectation:
 def settle(sim: Simulator, expect: Expectation, outcomes: Tail,
            workers: list[WorkerProcess]) -> Verdict:
     """Wait until every eligible leg is wrapped and has an outcome; judge (no violation)."""
-    def done() -> bool:
-        assert sim.bridge_error() is None, sim.bridge_error()
-        for w in workers:
-            assert w.proc is not None and w.proc.poll() is None, w.log_tail()
-        return not sim.call(unsettled(expect, outcomes))
-    try:
-        wait_for(done, timeout=SETTLE_TIMEOUT, interval=0.5, message="all outcomes")
-    except AssertionError:
-        left = sim.call(unsettled(expect, outcomes))
-        raise AssertionError(f"{len(left)} unsettled, e.g. {left[:5]}; "
-                             f"{sim.call(judge(expect, outcomes)).line()}\n"
-                             f"{workers[0].log_tail()}") from None
-    verdict = sim.call(judge(expect, outcomes))
-    print(verdict.line())
-    assert verdict.violations == [], verdict.violations[:10]
-    return verdict
+    return settle_all(sim, expect, outcomes, workers, timeout=SETTLE_TIMEOUT)
 
 
 def leg_checks(p: Platform, workload: Workload) -> dict[str, Any]:

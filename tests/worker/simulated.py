@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import statistics
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,6 +36,8 @@ from streams.dev.simulator.platform import AuthConfig, Platform
 from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import PlannedInteraction, Workload, WorkloadParams, generate
 from streams.policy import Policy
+from tests.helpers import wait_for
+from tests.worker.fixtures import WorkerProcess
 
 T = TypeVar("T")
 STATIC_TOKEN = "test-token-not-secret"  # what worker_env configures
@@ -330,3 +332,25 @@ def percentiles(values: list[float]) -> dict[str, float]:
         ordered * 99
     return {"n": len(ordered), "p50": round(q[49], 3), "p95": round(q[94], 3),
             "p99": round(q[98], 3), "max": round(ordered[-1], 3)}
+
+
+def settle(sim: Simulator, expect: Expectation, outcomes: Tail,
+           workers: Sequence[WorkerProcess], *, timeout: float) -> Verdict:
+    """Wait (at most ``timeout`` s) until every eligible leg is wrapped and has an outcome,
+    with the bridge and every worker alive; judge, and require no violation."""
+    def done() -> bool:
+        assert sim.bridge_error() is None, sim.bridge_error()
+        for w in workers:
+            assert w.proc is not None and w.proc.poll() is None, w.log_tail()
+        return not sim.call(unsettled(expect, outcomes))
+    try:
+        wait_for(done, timeout=timeout, interval=0.5, message="all outcomes")
+    except AssertionError:
+        left = sim.call(unsettled(expect, outcomes))
+        raise AssertionError(f"{len(left)} unsettled, e.g. {left[:5]}; "
+                             f"{sim.call(judge(expect, outcomes)).line()}\n"
+                             f"{workers[0].log_tail()}") from None
+    verdict = sim.call(judge(expect, outcomes))
+    print(verdict.line())
+    assert verdict.violations == [], verdict.violations[:10]
+    return verdict

@@ -12,12 +12,10 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from streams.dev.simulator.chaos import Chaos
 from streams.dev.simulator.platform import AuthConfig, Platform
@@ -25,41 +23,21 @@ from streams.dev.simulator.workload import Workload
 from streams.policy import Policy
 from tests.conftest import TopicFactory
 from tests.helpers import wait_for
-from tests.worker.fixtures import WorkerProcess, free_port, worker_env
+from tests.worker.fixtures import Start, WorkerProcess, free_port, worker_env
 from tests.worker.simulated import (
     PERMANENT_REASONS,
     Expectation,
     Simulator,
     Tail,
     Verdict,
-    judge,
     make_workload,
     percentiles,
-    unsettled,
 )
+from tests.worker.simulated import settle as settle_all
 
 SETTLE_TIMEOUT = 90.0
 BOGUS_RULE = {"campaign": "c-survey", "queue": "q-support",
               "code": {"id": "wc-survey-bogus", "label": "Not a platform code"}}
-
-Start = Callable[[dict[str, str]], WorkerProcess]
-
-
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Start]:
-    """``start_worker(env) -> WorkerProcess`` once ready; all are killed afterwards."""
-    started: list[WorkerProcess] = []
-
-    def start(env: dict[str, str]) -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log").start()
-        started.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
-
 
 def policy_doc(workload: Workload, *extra: dict[str, Any]) -> dict[str, Any]:
     doc = workload.scenario.policy_document()
@@ -78,22 +56,8 @@ def sim_env(bootstrap: str, topic: str, sim: Simulator, data_dir: Path,
 
 def settle(sim: Simulator, expect: Expectation, outcomes: Tail,
            workers: list[WorkerProcess]) -> Verdict:
-    """Wait until every eligible interaction is wrapped and has an outcome; judge."""
-    def done() -> bool:
-        assert sim.bridge_error() is None, sim.bridge_error()
-        for w in workers:
-            assert w.proc is not None and w.proc.poll() is None, w.log_tail()
-        return not sim.call(unsettled(expect, outcomes))
-    try:
-        wait_for(done, timeout=SETTLE_TIMEOUT, interval=0.5, message="all outcomes")
-    except AssertionError:
-        left = sim.call(unsettled(expect, outcomes))
-        raise AssertionError(f"{len(left)} unsettled, e.g. {left[:5]}; "
-                             f"{sim.call(judge(expect, outcomes)).line()}") from None
-    verdict = sim.call(judge(expect, outcomes))
-    print(verdict.line())
-    assert verdict.violations == [], verdict.violations[:10]
-    return verdict
+    """Wait until every eligible leg is wrapped and has an outcome; judge (no violation)."""
+    return settle_all(sim, expect, outcomes, workers, timeout=SETTLE_TIMEOUT)
 
 
 def test_sigkilled_at_three_points_every_eligible_interaction_is_applied_once(

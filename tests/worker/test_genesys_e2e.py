@@ -14,8 +14,8 @@ from streams.dev.simulator.dialects.genesys import GenesysDialect
 from streams.dev.simulator.distributions import fixed
 from streams.dev.simulator.workload import Workload
 from tests.conftest import TopicFactory
+from tests.worker.fixtures import Start
 from tests.worker.genesys import (
-    Start,
     auth,
     conversations,
     expectation,
@@ -23,11 +23,8 @@ from tests.worker.genesys import (
     leg_checks,
     params,
     settle,
-    start_worker,
 )
 from tests.worker.simulated import Simulator
-
-__all__ = ["start_worker"]  # the fixture
 
 
 def test_plain_calls_and_transfers_each_leg_wrapped_once_with_its_own_queue_code(

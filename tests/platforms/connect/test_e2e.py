@@ -27,7 +27,8 @@ from streams.policy import Policy
 from tests.conftest import TopicFactory
 from tests.helpers import wait_for
 from tests.worker.fixtures import WorkerProcess, worker_env
-from tests.worker.simulated import Expectation, Simulator, Tail, Verdict, judge, unsettled
+from tests.worker.simulated import Expectation, Simulator, Tail, Verdict
+from tests.worker.simulated import settle as settle_all
 
 pytestmark = pytest.mark.kafka
 SPEED = 20.0
@@ -84,20 +85,7 @@ def run(dialect: ConnectDialect, workload: Workload, kafka: str, topics: TopicFa
 
 def settle(sim: Simulator, expect: Expectation, outcomes: Tail,
            worker: WorkerProcess) -> Verdict:
-    def done() -> bool:
-        assert sim.bridge_error() is None, sim.bridge_error()
-        assert worker.proc is not None and worker.proc.poll() is None, worker.log_tail()
-        return not sim.call(unsettled(expect, outcomes))
-    try:
-        wait_for(done, timeout=SETTLE_TIMEOUT, interval=0.5, message="all outcomes")
-    except AssertionError:
-        left = sim.call(unsettled(expect, outcomes))
-        raise AssertionError(f"{len(left)} unsettled, e.g. {left[:5]}; "
-                             f"{sim.call(judge(expect, outcomes)).line()}\n"
-                             f"{worker.log_tail()}") from None
-    verdict = sim.call(judge(expect, outcomes))
-    assert verdict.violations == [], verdict.violations[:10]
-    return verdict
+    return settle_all(sim, expect, outcomes, [worker], timeout=SETTLE_TIMEOUT)
 
 
 @dataclass

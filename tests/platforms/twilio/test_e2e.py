@@ -12,12 +12,10 @@ simulator ledgers that as ``not_ready``), and no request after ours was applied
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from streams.dev.simulator.chaos import Chaos
 from streams.dev.simulator.dialects import load
@@ -28,33 +26,15 @@ from streams.dev.simulator.workload import Workload, WorkloadParams
 from streams.policy import Policy
 from tests.conftest import TopicFactory
 from tests.helpers import wait_for
-from tests.worker.fixtures import WorkerProcess, worker_env
-from tests.worker.simulated import Expectation, Simulator, Tail, Verdict, judge, unsettled
+from tests.worker.fixtures import Start, WorkerProcess, worker_env
+from tests.worker.simulated import Expectation, Simulator, Tail, Verdict
+from tests.worker.simulated import settle as settle_all
 
 SPEED = 20.0
 SETTLE_TIMEOUT = 120.0
 DIALECT = load("twilio")
 assert isinstance(DIALECT, TwilioDialect)
 TWILIO: TwilioDialect = DIALECT
-
-Start = Callable[[dict[str, str]], WorkerProcess]
-
-
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Start]:
-    """``start_worker(env) -> WorkerProcess`` once ready; all are killed afterwards."""
-    started: list[WorkerProcess] = []
-
-    def start(env: dict[str, str]) -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log").start()
-        started.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
-
 
 def tasks(n: int, *, seed: int, acw_timeout: float = 60.0, **params: Any) -> Workload:
     """``n`` tasks at 100/s real time; ``acw_timeout`` in real seconds (Flex's
@@ -81,19 +61,8 @@ def env_for(sim: Simulator, topic: str, bootstrap: str, data: Path, policy: dict
 
 def settle(sim: Simulator, expect: Expectation, outcomes: Tail,
            worker: WorkerProcess) -> Verdict:
-    def done() -> bool:
-        assert sim.bridge_error() is None, sim.bridge_error()
-        assert worker.proc is not None and worker.proc.poll() is None, worker.log_tail()
-        return not sim.call(unsettled(expect, outcomes))
-    try:
-        wait_for(done, timeout=SETTLE_TIMEOUT, interval=0.5, message="all outcomes")
-    except AssertionError:
-        left = sim.call(unsettled(expect, outcomes))
-        raise AssertionError(f"{len(left)} unsettled, e.g. {left[:5]}; "
-                             f"{sim.call(judge(expect, outcomes)).line()}") from None
-    verdict = sim.call(judge(expect, outcomes))
-    print(verdict.line())
-    assert verdict.violations == [], verdict.violations[:10]
+    """Wait until every eligible leg is wrapped and has an outcome; judge (no violation)."""
+    verdict = settle_all(sim, expect, outcomes, [worker], timeout=SETTLE_TIMEOUT)
     assert sim.count(reason="not_ready") == 0  # never completed before wrapping
     assert sim.count(reason="bad_request") == 0  # never a malformed form (or Attributes)
     return verdict
