@@ -1,0 +1,320 @@
+"""The measures behind ``benchmarks/all.py``: each starts real workers against the broker.
+
+Every wait is bounded in time and every load loop in count. A :class:`Trace` collects
+(time, value) samples of RSS and latency for the chart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from benchmarks.k8s_sizing import produce, rss_mib
+from streams.config import kafka_security_from_env
+from streams.join import InteractionState, Status
+from streams.kafka.admin import TopicSpec, ensure_topics_sync
+from streams.kafka.reader import TopicReader
+from streams.outcomes import Outcome
+from streams.worker.table import encode_state
+from tests.worker.fixtures import RecordingPlatform, WorkerProcess, event, worker_env
+
+DEADLINE = 600.0  # no single wait of a measure lasts longer
+
+
+@dataclass
+class Trace:
+    """Samples for the chart: RSS of the worker under test, latency of each POST."""
+
+    began: float = field(default_factory=time.monotonic)
+    rss: list[tuple[float, float, str]] = field(default_factory=list)
+    latency: list[tuple[float, float, str]] = field(default_factory=list)
+    _pid: int | None = None
+    _label: str = ""
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def follow(self, pid: int | None, label: str) -> None:
+        self._pid, self._label = pid, label
+
+    def start(self) -> None:
+        def run() -> None:
+            while not self._stop.wait(0.5):
+                if self._pid is not None:
+                    with contextlib.suppress(OSError, RuntimeError):
+                        self.rss.append((time.monotonic() - self.began, rss_mib(self._pid),
+                                         self._label))
+        threading.Thread(target=run, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class TimedPlatform(RecordingPlatform):
+    """The recording platform, noting when each POST arrived (wall clock)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: dict[str, float] = {}
+
+    async def _post(self, request: web.Request) -> web.Response:
+        self.arrived.setdefault(request.match_info["iid"], time.time())
+        return await super()._post(request)
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not within {timeout:.0f}s")
+        time.sleep(0.25)
+
+
+def _topic(bootstrap: str, prefix: str, partitions: int) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    ensure_topics_sync(bootstrap, [TopicSpec(name, partitions)],
+                       security=kafka_security_from_env())
+    return name
+
+
+def _worker(bootstrap: str, topic: str, url: str, work: Path, trace: Trace, label: str,
+            **env: str) -> WorkerProcess:
+    worker = WorkerProcess(worker_env(bootstrap, topic, url, work / f"data-{label}",
+                                      WRAPUP_LOG_LEVEL="WARNING",
+                                      WRAPUP_TICK_INTERVAL_SECONDS="1",
+                                      WRAPUP_API_RATE_LIMIT="5000", **env),
+                           work / f"{label}.log").start()
+    assert worker.proc is not None
+    trace.follow(worker.proc.pid, label)
+    return worker
+
+
+# ------------------------------------------------------------------ memory held
+@dataclass
+class Held:
+    idle_mib: float
+    held_mib: float
+    n: int
+    seconds: float
+    changelog_records: int
+
+    @property
+    def per_interaction(self) -> float:
+        return (self.held_mib - self.idle_mib) * 1024 * 1024 / self.n
+
+
+def held(bootstrap: str, work: Path, trace: Trace, n: int, store: str = "memory",
+         partitions: int = 4) -> Held:
+    """RSS of a worker holding ``n`` finished interactions it joined live."""
+    topic = _topic(bootstrap, "bench-held", partitions)
+    platform = TimedPlatform()
+    platform.start()
+    worker = _worker(bootstrap, topic, platform.base_url, work, trace, f"held-{store}",
+                     WRAPUP_STORE=store)
+    try:
+        worker.wait_ready(timeout=180)
+        time.sleep(2)
+        assert worker.proc is not None
+        idle = rss_mib(worker.proc.pid)
+        base = time.time() - 30
+        records = []
+        for i in range(n):
+            key = f"held-{i:07d}".encode()
+            records.append((key, event("ended", key.decode(), ts=base + i * 1e-4)))
+            records.append((key, event("wrapping-up", key.decode(), ts=base + i * 1e-4)))
+        t0 = time.monotonic()
+        loader = threading.Thread(target=produce, args=(bootstrap, topic, records))
+        loader.start()
+        wait_until(lambda: len(platform.arrived) >= n, DEADLINE, f"{n} wrap-ups posted")
+        loader.join(60)
+        seconds = time.monotonic() - t0
+        wait_until(lambda: worker.metric("wrapup_table_entries", status="done") >= n,
+                   120, f"{n} interactions done")
+        time.sleep(3)
+        held_mib = rss_mib(worker.proc.pid)
+        changelog = _end_offsets(bootstrap, f"{worker.env['WRAPUP_APP_ID']}-interactions-changelog")
+        return Held(idle, held_mib, n, seconds, changelog)
+    finally:
+        worker.stop(timeout=60)
+        platform.stop()
+
+
+def _end_offsets(bootstrap: str, topic: str) -> int:
+    """Records written to ``topic`` (the sum of its partitions' end offsets)."""
+    async def run() -> int:
+        reader = TopicReader(bootstrap, client_id="bench", security=kafka_security_from_env())
+        await reader.start()
+        try:
+            spans = await reader.spans(topic, await reader.partitions(topic) or [], None,
+                                       None, None)
+            return sum(span.end for span in spans.values())
+        finally:
+            await reader.stop()
+    return asyncio.run(run())
+
+
+# --------------------------------------------------------------------- recovery
+@dataclass
+class Recovery:
+    n: int
+    empty_seconds: float
+    seconds: float
+    rss_mib: float
+    idle_mib: float
+
+    @property
+    def rate(self) -> float:
+        return self.n / max(1e-3, self.seconds - self.empty_seconds)
+
+
+def _states(n: int, partitions: int) -> list[tuple[int, bytes, bytes]]:
+    now = time.time()
+    out = []
+    for i in range(n):
+        iid = f"rec-{i:08d}"
+        p = i % partitions
+        state = InteractionState(
+            iid, Status.DONE, now - 60, now + 6 * 3600, p, now - 60, now - 59, None, None,
+            "c-renewals", "q-sales", f"a-{i % 50}", None, "wc-renewal", "Renewal - auto",
+            now - 59, Outcome.APPLIED, "applied")
+        out.append((p, iid.encode(), encode_state(state)))
+    return out
+
+
+async def _load_changelog(bootstrap: str, topic: str,
+                          states: list[tuple[int, bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=50,
+                                max_batch_size=1024 * 1024,
+                                **kafka_security_from_env().client_options())
+    await producer.start()
+    try:
+        for start in range(0, len(states), 20_000):
+            sent = [await producer.send(topic, value, key=key, partition=p)
+                    for p, key, value in states[start:start + 20_000]]
+            await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+def _time_to_ready(bootstrap: str, topic: str, work: Path, trace: Trace, label: str,
+                   app_id: str) -> tuple[float, float, float]:
+    worker = _worker(bootstrap, topic, "http://127.0.0.1:9", work, trace, label,
+                     WRAPUP_APP_ID=app_id, WRAPUP_OUTCOMES_TOPIC=f"{app_id}.outcomes",
+                     WRAPUP_DEAD_LETTER_TOPIC=f"{app_id}.dead-letter")
+    try:
+        t0 = time.monotonic()
+        worker.wait_ready(timeout=DEADLINE)
+        seconds = time.monotonic() - t0
+        assert worker.proc is not None
+        idle = rss_mib(worker.proc.pid)
+        time.sleep(3)  # the first ticks index the table
+        return seconds, rss_mib(worker.proc.pid), idle
+    finally:
+        worker.stop(timeout=60)
+
+
+def recovery(bootstrap: str, work: Path, trace: Trace, sizes: list[int],
+             partitions: int = 4) -> list[Recovery]:
+    """Seconds from start to ready for a changelog holding N states (one record per
+    key: a compacted log), minus the same for an empty one."""
+    topic = _topic(bootstrap, "bench-recovery", partitions)
+    empty_id = f"wb-{uuid.uuid4().hex[:8]}"
+    empty, _, idle = _time_to_ready(bootstrap, topic, work, trace, "recover-empty", empty_id)
+    out = []
+    for n in sizes:
+        app_id = f"wb-{uuid.uuid4().hex[:8]}"
+        changelog = f"{app_id}-interactions-changelog"
+        ensure_topics_sync(bootstrap, [TopicSpec(changelog, partitions, 1,
+                                                 {"cleanup.policy": "compact"})],
+                           security=kafka_security_from_env())
+        asyncio.run(_load_changelog(bootstrap, changelog, _states(n, partitions)))
+        seconds, rss, _ = _time_to_ready(bootstrap, topic, work, trace, f"recover-{n}", app_id)
+        out.append(Recovery(n, empty, seconds, rss, idle))
+    return out
+
+
+# ---------------------------------------------------------------------- latency
+@dataclass
+class Latency:
+    rate: float
+    samples: list[float]
+
+    def pct(self, q: float) -> float:
+        if not self.samples:
+            return float("nan")
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _paced(bootstrap: str, topic: str, rate: float, seconds: float,
+                 prefix: str) -> dict[str, float]:
+    """Interactions at ``rate``/s for ``seconds``: ended, then wrapping-up 20 ms later;
+    returns when each wrapping-up was handed to the producer."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0,
+                                **kafka_security_from_env().client_options())
+    await producer.start()
+    sent: dict[str, float] = {}
+    try:
+        n = max(1, int(rate * seconds))
+        began = time.monotonic()
+        pending = []
+        for i in range(n):
+            iid = f"{prefix}-{i:06d}"
+            delay = began + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            pending.append(await producer.send(topic, event("ended", iid), key=iid.encode()))
+            pending.append(asyncio.ensure_future(_second(producer, topic, iid, sent)))
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def _second(producer: AIOKafkaProducer, topic: str, iid: str,
+                  sent: dict[str, float]) -> None:
+    await asyncio.sleep(0.02)
+    sent[iid] = time.time()
+    await (await producer.send(topic, event("wrapping-up", iid), key=iid.encode()))
+
+
+def latency(bootstrap: str, work: Path, trace: Trace, rates: list[tuple[float, float]],
+            partitions: int = 4) -> list[Latency]:
+    """Second event handed to the producer -> its POST arriving at the platform."""
+    topic = _topic(bootstrap, "bench-latency", partitions)
+    platform = TimedPlatform()
+    platform.start()
+    worker = _worker(bootstrap, topic, platform.base_url, work, trace, "latency")
+    out = []
+    try:
+        worker.wait_ready(timeout=180)
+        time.sleep(2)
+        for rate, seconds in rates:
+            prefix = f"lat{rate:g}"
+            sent = asyncio.run(_paced(bootstrap, topic, rate, seconds, prefix))
+            wait_until(lambda s=sent: all(i in platform.arrived for i in s), 60,  # type: ignore[misc]
+                       f"every POST at {rate:g}/s")
+            samples = []
+            for iid, at in sent.items():
+                ms = (platform.arrived[iid] - at) * 1000
+                samples.append(ms)
+                trace.latency.append((at - time.time() + time.monotonic() - trace.began,
+                                      ms, f"{rate:g}/s"))
+            out.append(Latency(rate, samples))
+            time.sleep(1)
+        return out
+    finally:
+        worker.stop(timeout=60)
+        platform.stop()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
