@@ -71,8 +71,15 @@ def memory_rows(bootstrap: str, work: Path, trace: Trace, plan: Plan) -> list[Ro
             _kib(h.per_interaction), h.per_interaction <= 500),
         Row("changelog records per interaction (written)", "~3", "fewer",
             f"{h.changelog_records / h.n:.2f}", None),
-        Row(f"load: events/s joined ({2 * h.n:,} events)", "-", "-",
+        Row(f"load: events/s joined and POSTed ({2 * h.n:,} events)", "-", "-",
             f"{2 * h.n / h.seconds:,.0f}", None),
+        Row(f"takeover of those {h.n:,} from the changelog as written: to ready",
+            f"empty table {h.empty_ready:.1f} s", "-",
+            f"{h.restart_ready:.1f} s ({h.n / max(1e-3, h.restart_ready - h.empty_ready):,.0f}"
+            " states/s)", None),
+        Row("RSS per interaction after that takeover", "~1.8 KB", "<= 500 B",
+            _kib((h.restart_mib - h.idle_mib) * 1048576 / h.n),
+            (h.restart_mib - h.idle_mib) * 1048576 / h.n <= 500),
     ]
     if plan.rocksdb:
         r = measures.held(bootstrap, work, trace, plan.rocksdb, store="rocksdb")

@@ -289,7 +289,7 @@ class JoinWorker:
                      transition: Callable[[InteractionState | None], Step], now: float) -> None:
         step = transition(old)
         decision, state = step.decision, step.state
-        metrics.JOIN_DECISIONS.labels(decision.action.value, decision.reason).inc()
+        metrics.child(metrics.JOIN_DECISIONS, decision.action.value, decision.reason).inc()
         if state is not None and state.partition != partition:
             state = state._replace(partition=partition)
         changelog: Awaitable[Any] | None = None
