@@ -53,9 +53,9 @@ class Plan:
     rocksdb: int
 
 
-FULL = Plan(held=60_000, recovery=[100_000, 1_000_000],
+FULL = Plan(held=40_000, recovery=[100_000, 1_000_000],
             rates=[(1, 60), (10, 30), (200, 20)], events=200_000, sim_rate=500,
-            sim_seconds=60, rocksdb=60_000)
+            sim_seconds=60, rocksdb=20_000)
 QUICK = Plan(held=20_000, recovery=[100_000], rates=[(1, 15), (10, 10), (200, 10)],
              events=60_000, sim_rate=500, sim_seconds=20, rocksdb=0)
 

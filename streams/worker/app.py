@@ -121,6 +121,11 @@ class JoinWorker:
             # dead member's session; see k8s/README.md.
             consumer_group_instance_id=s.group_instance_id,
             stream_wait_empty=False,
+            # Bounded hand-offs: what a catch-up buffers (prefetched records, the stream's
+            # queue) stays in the RSS after it, among the states it left behind.
+            broker_max_poll_records=500,
+            consumer_max_fetch_size=256 * 1024,
+            stream_buffer_maxsize=1024,
             # A standby copy promoted on failover missed the last changelog writes of the
             # dead owner in CI (pairs never completed); full recovery from the changelog
             # on takeover is slower but complete (the table is bounded by its TTLs).
