@@ -1,4 +1,8 @@
-"""The join: pure decisions over one interaction's state. No I/O, no clock, no globals.
+"""The join: pure decisions over one agent leg's state. No I/O, no clock, no globals.
+
+The join's unit is the leg: states are keyed by ``Event.key`` /
+``InteractionState.key`` (:func:`streams.events.leg_key`), which is the interaction ID
+itself when a dialect has one leg per interaction (``leg_id`` None).
 
 Three transitions, each ``(state | None, input, now, rules) -> Step``:
 
@@ -276,6 +280,7 @@ def record_outcome(
             first_seen_at=now,
             expires_at=now,
             code_id=report.code_id,
+            leg_id=report.leg_id,
         )
     state = _evolve(
         state,
@@ -313,12 +318,15 @@ def expire(state: InteractionState, now: float, rules: JoinRules) -> Step:
 
 
 def _merge_context(state: InteractionState, event: Event) -> InteractionState:
-    """Fill campaign/queue/agent/deadline from the event where the state lacks them."""
+    """Fill campaign/queue/agent/deadline and the leg's communication/media from the
+    event where the state lacks them (the first value known wins)."""
     if (
         (state.campaign_id or not event.campaign_id)
         and (state.queue_id or not event.queue_id)
         and (state.agent_id or not event.agent_id)
         and (state.acw_deadline or not event.acw_deadline)
+        and (state.communication_id or not event.communication_id)
+        and (state.media_type or not event.media_type)
     ):
         return state
     return _evolve(
@@ -327,13 +335,19 @@ def _merge_context(state: InteractionState, event: Event) -> InteractionState:
         queue_id=state.queue_id or event.queue_id,
         agent_id=state.agent_id or event.agent_id,
         acw_deadline=state.acw_deadline or event.acw_deadline,
+        communication_id=state.communication_id or event.communication_id,
+        media_type=state.media_type or event.media_type,
     )
 
 
 def _is_own_echo(state: InteractionState, event: Event) -> bool:
-    return (event.wrapped_by or "").lower() in OWN_SOURCES and (
-        event.wrapup_code_id is None or event.wrapup_code_id == state.code_id
-    )
+    """Our own POST seen again: a source that names us, or one that does not say who
+    wrapped (None, "unknown") reporting the very code we are posting."""
+    source = (event.wrapped_by or "unknown").lower()
+    if source in OWN_SOURCES:
+        return event.wrapup_code_id is None or event.wrapup_code_id == state.code_id
+    return (source == "unknown" and event.wrapup_code_id is not None
+            and event.wrapup_code_id == state.code_id)
 
 
 _SOURCES = ("agent", "platform", "api", "other", "unknown")
@@ -353,6 +367,7 @@ def _report(state: InteractionState, now: float) -> DeliveryReport:
         interaction_id=state.interaction_id,
         outcome=state.outcome,
         reason=state.reason or "",
+        leg_id=state.leg_id,
         code_id=state.code_id,
         decided_at=state.paired_at,
         finished_at=now,

@@ -121,7 +121,8 @@ def _level_for(outcome: Outcome) -> int:
 
 
 def log_outcome(report: DeliveryReport, **context: Any) -> None:
-    """Log one line for a final wrap-up outcome, with the interaction ID and its details.
+    """Log one line for a final wrap-up outcome, with the interaction ID (and the leg ID,
+    where there is one) and its details.
 
     ``context`` adds fields (e.g. ``campaign_id``, ``partition``; ``None`` values are
     left out); latencies are derived from the report's timestamps when present.
@@ -129,6 +130,7 @@ def log_outcome(report: DeliveryReport, **context: Any) -> None:
     """
     fields: dict[str, Any] = {
         "interaction_id": report.interaction_id,
+        **({"leg_id": report.leg_id} if report.leg_id is not None else {}),
         "outcome": report.outcome.value,
         "reason": report.reason,
         "attempts": report.attempts,

@@ -2,7 +2,9 @@
 
 Names follow Prometheus conventions: base units (``_seconds``), counters end in
 ``_total``, and labels are bounded (event type, result, reason, outcome, status
-class, endpoint, partition) — never an interaction, agent or contact ID.
+class, endpoint, partition) — never an interaction, leg, agent or contact ID. The join's
+unit is the agent leg: counts and gauges of "interactions" below count legs (one per
+interaction where a platform has one leg per interaction).
 """
 
 from __future__ import annotations
@@ -35,20 +37,20 @@ JOIN_DECISIONS = Counter(
 )
 PAIRS_COMPLETED = Counter(
     "wrapup_pairs_completed_total",
-    "Interactions whose ended and wrapping-up events have both arrived (in scope).",
+    "Agent legs whose ended and wrapping-up events have both arrived (in scope).",
 )
 EXPIRED = Counter(
     "wrapup_expired_total",
-    "Pending interactions that expired unpaired, by what was missing.",
+    "Pending agent legs that expired unpaired, by what was missing.",
     ["missing"],
 )
 PENDING = Gauge(
     "wrapup_pending_interactions",
-    "Interactions waiting for their partner event, on this worker.",
+    "Agent legs waiting for their partner event, on this worker.",
 )
 TABLE_ENTRIES = Gauge(
     "wrapup_table_entries",
-    "Interactions held in the join table on this worker, by status.",
+    "Agent legs held in the join table on this worker, by status.",
     ["status"],
 )
 DECISION_LATENCY = Histogram(
@@ -63,7 +65,7 @@ PAIRING_WAIT = Histogram(
 )
 END_TO_END_LATENCY = Histogram(
     "wrapup_end_to_end_latency_seconds",
-    "From the interaction's ended event (event time) to the wrap-up being applied.",
+    "From the leg's ended event (event time) to the wrap-up being applied.",
     buckets=WAIT_BUCKETS,
 )
 API_REQUESTS = Counter(

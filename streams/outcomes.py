@@ -1,7 +1,9 @@
 """Final outcomes of wrap-up deliveries: the audit record and the replay ledger.
 
-One record per interaction is published to the compacted outcomes topic, keyed by
-interaction ID. The record never carries credentials.
+One record per agent leg is published to the compacted outcomes topic, keyed by the
+leg key (:func:`streams.events.leg_key`: the interaction ID when the interaction has one
+leg) and sent to the partition of the events the leg came from. The record never carries
+credentials.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
+
+from streams.events import leg_key
 
 
 class Outcome(enum.Enum):
@@ -30,7 +34,8 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
-    """What the dispatcher learned about one interaction's wrap-up."""
+    """What the dispatcher learned about one leg's wrap-up (``leg_id`` None: the
+    interaction's only leg)."""
 
     interaction_id: str
     outcome: Outcome
@@ -42,11 +47,20 @@ class DeliveryReport:
     finished_at: float | None = None
     last_status: int | None = None
     source: str = "worker"
+    leg_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The leg key this report is about (the outcomes record's key)."""
+        return leg_key(self.interaction_id, self.leg_id)
 
     def encode(self) -> bytes:
-        """The outcomes-topic value (JSON)."""
+        """The outcomes-topic value (JSON). ``leg_id`` is written only when there is
+        one, so a single-leg record is exactly what it was before legs."""
         doc = asdict(self)
         doc["outcome"] = self.outcome.value
+        if self.leg_id is None:
+            del doc["leg_id"]
         return orjson.dumps(doc)
 
     def dead_letter_headers(self) -> dict[str, bytes] | None:
@@ -58,7 +72,8 @@ class DeliveryReport:
 
     @classmethod
     def decode(cls, raw: bytes) -> DeliveryReport:
-        """Inverse of :meth:`encode`; raises ``ValueError`` on a malformed record."""
+        """Inverse of :meth:`encode` (a record without ``leg_id`` is about the
+        interaction's only leg); raises ``ValueError`` on a malformed record."""
         try:
             doc: dict[str, Any] = orjson.loads(raw)
             doc["outcome"] = Outcome(doc["outcome"])

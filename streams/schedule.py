@@ -1,10 +1,10 @@
 """An in-memory index of when table entries fall due, per partition.
 
 The table itself is the truth (each state carries its ``expires_at``); this index
-only saves a full table scan on every tick. Entries may be stale or early — the caller
-re-reads the state, lets :func:`streams.join.expire` decide and schedules a state that
-is not yet due again. After a rebalance a partition's index is rebuilt from the table
-on its first tick.
+only saves a full table scan on every tick. Its keys are the table's (leg keys).
+Entries may be stale or early — the caller re-reads the state, lets
+:func:`streams.join.expire` decide and schedules a state that is not yet due again.
+After a rebalance a partition's index is rebuilt from the table on its first tick.
 
 Keys are kept in one-second buckets (a list per whole second, a heap of the seconds),
 so an entry costs a list slot pointing at the table's own key object rather than a

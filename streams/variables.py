@@ -62,7 +62,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_EVENTS_KEYED", "true",
              "true if the events topic is keyed by interaction ID; false repartitions first"),
     Variable("WRAPUP_OUTCOMES_TOPIC", "wrapup-bridge.outcomes",
-             "compacted topic of final outcomes, keyed by interaction ID (the ledger)"),
+             "compacted topic of final outcomes, one per agent leg (the ledger)"),
     Variable("WRAPUP_DEAD_LETTER_TOPIC", "wrapup-bridge.dead-letter",
              "topic for unparseable events and permanent delivery failures"),
     Variable("WRAPUP_AUTO_OFFSET_RESET", "earliest",
@@ -84,7 +84,65 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
-             "simulator's own); see the README's Platforms section"),
+             "simulator's own), genesys, twilio or cxone (NICE CXone); see the README's "
+             "Platforms section"),
+    # genesys
+    Variable("WRAPUP_GENESYS_REGION", None,
+             "Genesys Cloud region: the host suffix (mypurecloud.com, mypurecloud.ie, "
+             "usw2.pure.cloud, ...) or its AWS name (us-east-1, ...); the API is "
+             "https://api.{region}, tokens come from https://login.{region}/oauth/token"),
+    Variable("WRAPUP_GENESYS_API_URL", None,
+             "Genesys API base URL, instead of the region's (a proxy, or the simulator)"),
+    Variable("WRAPUP_GENESYS_LOGIN_URL", None,
+             "Genesys login base URL, instead of the region's (/oauth/token is appended)"),
+    # twilio
+    Variable("WRAPUP_TWILIO_WORKSPACE_SID", None,
+             "TaskRouter workspace SID (WS + 32 hex digits); required with "
+             "WRAPUP_PLATFORM=twilio. Its API host, https://taskrouter.twilio.com, is used "
+             "unless WRAPUP_API_BASE_URL is set"),
+    Variable("WRAPUP_TWILIO_API_KEY_SID", None,
+             "API key SID (SK + 32 hex digits), the Basic user name; or "
+             "WRAPUP_TWILIO_API_KEY_SID_FILE. Preferred over the auth token"),
+    Variable("WRAPUP_TWILIO_API_KEY_SID_FILE", None,
+             "file holding the API key SID (re-read after a 401: key rotation)"),
+    Variable("WRAPUP_TWILIO_API_KEY_SECRET", None,
+             "the API key's secret (or WRAPUP_TWILIO_API_KEY_SECRET_FILE)", secret=True),
+    Variable("WRAPUP_TWILIO_API_KEY_SECRET_FILE", None,
+             "file holding the API key's secret (re-read after a 401: key rotation)"),
+    Variable("WRAPUP_TWILIO_ACCOUNT_SID", None,
+             "account SID (AC + 32 hex digits), the Basic user name with "
+             "WRAPUP_TWILIO_AUTH_TOKEN (instead of an API key)"),
+    Variable("WRAPUP_TWILIO_AUTH_TOKEN", None,
+             "the account's auth token (or WRAPUP_TWILIO_AUTH_TOKEN_FILE)", secret=True),
+    Variable("WRAPUP_TWILIO_AUTH_TOKEN_FILE", None,
+             "file holding the auth token (re-read after a 401: token rotation)"),
+    Variable("WRAPUP_TWILIO_QUEUE_FIELD", "sid",
+             "which TaskQueue identifier the policy's queue rules name: sid (WQ...) or "
+             "name"),
+    Variable("WRAPUP_TWILIO_CAMPAIGN_ATTRIBUTE", "campaign",
+             "dotted path of the campaign in the task's attributes JSON (e.g. "
+             "conversations.campaign)"),
+    # cxone
+    Variable("WRAPUP_CXONE_ISSUER", "https://cxone.niceincontact.com",
+             "CXone's authentication host: the token endpoint is {issuer}/auth/token, the "
+             "API discovery {issuer}/.well-known/cxone-configuration"),
+    Variable("WRAPUP_CXONE_CLIENT_ID", None,
+             "client ID of the back-end application registered with CXone"),
+    Variable("WRAPUP_CXONE_CLIENT_SECRET", None,
+             "client secret of that application (or WRAPUP_CXONE_CLIENT_SECRET_FILE)",
+             secret=True),
+    Variable("WRAPUP_CXONE_CLIENT_SECRET_FILE", None, "file holding the CXone client secret"),
+    Variable("WRAPUP_CXONE_ACCESS_KEY_ID", None,
+             "access key ID of the CXone API user the bridge acts as (password grant)"),
+    Variable("WRAPUP_CXONE_ACCESS_KEY_SECRET", None,
+             "that access key's secret (or WRAPUP_CXONE_ACCESS_KEY_SECRET_FILE)", secret=True),
+    Variable("WRAPUP_CXONE_ACCESS_KEY_SECRET_FILE", None,
+             "file holding the CXone access key secret"),
+    Variable("WRAPUP_CXONE_TENANT_ID", None,
+             "CXone tenant ID for the API discovery; default: the tenantId claim of the "
+             "token response's id_token"),
+    Variable("WRAPUP_CXONE_NOTES", None,
+             "primaryDispositionNotes sent with every disposition (default: none)"),
     Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
              "base URL of the contact-center API"),
     Variable("WRAPUP_API_WRAPUP_PATH",

@@ -233,4 +233,6 @@ def test_variables_are_unique_and_prefixed() -> None:
     assert all(name.startswith("WRAPUP_") for name in names)
     secrets = {v.name for v in VARIABLES if v.secret}
     assert secrets == {"WRAPUP_API_TOKEN", "WRAPUP_OAUTH_CLIENT_SECRET",
-                       "WRAPUP_KAFKA_SASL_PASSWORD", "WRAPUP_KAFKA_SSL_KEY_PASSWORD"}
+                       "WRAPUP_KAFKA_SASL_PASSWORD", "WRAPUP_KAFKA_SSL_KEY_PASSWORD",
+                       "WRAPUP_TWILIO_API_KEY_SECRET", "WRAPUP_TWILIO_AUTH_TOKEN",
+                       "WRAPUP_CXONE_CLIENT_SECRET", "WRAPUP_CXONE_ACCESS_KEY_SECRET"}

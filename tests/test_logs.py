@@ -113,3 +113,11 @@ def test_dict_config_installs_the_same_formatter(capsys: pytest.CaptureFixture[s
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_log_outcome_names_the_leg_where_there_is_one(stream: io.StringIO) -> None:
+    log_outcome(DeliveryReport("conv-1", Outcome.APPLIED, "posted", leg_id="part-b"))
+    log_outcome(DeliveryReport("int-1", Outcome.APPLIED, "posted"))
+    leg, single = lines(stream)
+    assert (leg["interaction_id"], leg["leg_id"]) == ("conv-1", "part-b")
+    assert single["interaction_id"] == "int-1" and "leg_id" not in single

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -79,3 +81,23 @@ def test_decode_malformed_raises_value_error(raw: bytes) -> None:
 )
 def test_done_means_our_code_is_on_the_interaction(outcome: Outcome, done: bool) -> None:
     assert outcome.done is done
+
+
+@settings(max_examples=200, deadline=None)
+@given(reports, st.none() | st.text(st.characters(codec="utf-8"), min_size=1, max_size=30))
+def test_a_legs_report_round_trips_with_its_leg(report: DeliveryReport,
+                                                 leg_id: str | None) -> None:
+    leg_report = replace(report, leg_id=leg_id)
+    decoded = DeliveryReport.decode(leg_report.encode())
+    assert decoded == leg_report and decoded.leg_id == leg_id
+    assert decoded.key == (report.interaction_id if leg_id is None
+                           else f"{report.interaction_id}/{leg_id}")
+
+
+def test_a_record_without_a_leg_is_the_interactions_only_leg_and_encodes_as_before() -> None:
+    old = b'{"interaction_id": "i", "outcome": "applied", "reason": "ok"}'
+    assert DeliveryReport.decode(old).leg_id is None
+    single = DeliveryReport("i", Outcome.APPLIED, "ok")
+    assert "leg_id" not in orjson.loads(single.encode())  # byte for byte the old record
+    leg = orjson.loads(DeliveryReport("i", Outcome.APPLIED, "ok", leg_id="p-1").encode())
+    assert leg["leg_id"] == "p-1"

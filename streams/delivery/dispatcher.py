@@ -19,7 +19,8 @@ loop acts on it:
 Read-backs all go through one path, :meth:`Dispatcher._read_back`, whose table of
 answers is :mod:`.readback`'s. What the readings mean to each caller:
 
-* before a resumed POST (``readback_first``): a code on it is final; none: POST;
+* before a resumed POST (``readback_first``), and before every POST attempt when the
+  platform may overwrite a wrap-up (``read_before_post``): a code on it is final; none: POST;
   ``NOT_FOUND``: failed; ``REFUSED``: POST (its own answer decides); ``RETRY``: up to
   ``READBACK_TRIES`` read-backs with backoff (or the server's delay), then POST — a
   wrapped leg refuses the POST, so that is safe.
@@ -112,8 +113,10 @@ class Dispatcher:
         backoff_base: float = BACKOFF_BASE,
         backoff_cap: float = BACKOFF_CAP,
         source: str = "worker",
+        read_before_post: bool = False,
     ) -> None:
         self.api = api
+        self.read_before_post = read_before_post  # the platform may overwrite a wrap-up
         self.platform = platform
         self.templates = _ReadbackPaths(platform)
         self.max_attempts = max(1, max_attempts)
@@ -162,6 +165,7 @@ class Dispatcher:
             monotonic=monotonic,
             sleep=sleep,
             source=source,
+            read_before_post=platform.read_before_post,
             **kwargs,
         )
 
@@ -169,16 +173,18 @@ class Dispatcher:
         """Close the HTTP client (its connection pool)."""
         await self.api.aclose()
 
-    async def probe(self, interaction_id: str) -> Exchange:
+    async def probe(self, leg: Leg | str) -> Exchange:
         """One read-back request as is (replay checks reachability and credentials)."""
-        return await self.api.request(self.platform.readback_request(Leg(interaction_id)))
+        return await self.api.request(self.platform.readback_request(
+            Leg(leg) if isinstance(leg, str) else leg))
 
-    async def get_interaction(self, interaction_id: str) -> dict[str, Any] | None:
-        """The platform's interaction document, None if it does not exist (404).
+    async def get_interaction(self, leg: Leg | str) -> dict[str, Any] | None:
+        """The platform's document of a leg (a bare ID: the interaction's only leg),
+        None if it does not exist (404).
 
         Raises :class:`ApiError` when the platform cannot be asked or answers otherwise.
         """
-        found = await self._read_back(Leg(interaction_id))
+        found = await self._read_back(Leg(leg) if isinstance(leg, str) else leg)
         if found.reading is Reading.NOT_FOUND:
             return None
         if found.reading is not Reading.SEEN or found.response is None:
@@ -201,17 +207,17 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not kill the worker's delivery task
-            log.error("delivery of %s crashed: %s", job.interaction_id, type(exc).__name__,
-                      exc_info=True)
+            log.error("delivery of %s crashed: %s", job.key, type(exc).__name__,
+                      exc_info=True, extra=job.log_extra)
             return self._report(run, Outcome.FAILED, "internal_error")
 
     async def _deliver(self, run: _Run) -> DeliveryReport:
         job = run.job
-        if job.readback_first:
-            report = await self._readback_first(run)
-            if report is not None:
-                return report
         while True:
+            if (job.readback_first and run.tries == 0) or self.read_before_post:
+                report = await self._readback_first(run)
+                if report is not None:
+                    return report
             if _is_set(job.cancelled):
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
             run.tries += 1
@@ -224,7 +230,7 @@ class Dispatcher:
             if self._clock() + delay > job.deadline:
                 return await self._give_up(run, "deadline_exceeded", step.reason)
             metrics.RETRIES.labels(reason=step.reason).inc()
-            log.debug("%s: retry in %.2fs (%s)", job.interaction_id, delay, step.reason)
+            log.debug("%s: retry in %.2fs (%s)", job.key, delay, step.reason)
             if not await wait(self._sleep, delay, job.cancelled):
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
 
@@ -271,7 +277,7 @@ class Dispatcher:
                 return report
             if conflict is Conflict.ALREADY_WRAPPED:
                 log.warning("%s: 409 says wrapped but read-back shows no code (state %s)",
-                            run.job.interaction_id, found.view.state)
+                            run.job.key, found.view.state, extra=run.job.log_extra)
             return _Retry("not_ready")
         if found.reading is Reading.RETRY:
             if found.reason == "rate_limited":
@@ -317,7 +323,7 @@ class Dispatcher:
         if last == "unauthorized":
             reason = "unauthorized"
         log.warning("%s: giving up (%s) after %d attempts, last: %s",
-                    run.job.interaction_id, reason, run.tries, last)
+                    run.job.key, reason, run.tries, last, extra=run.job.log_extra)
         return self._report(run, Outcome.FAILED, reason)
 
     async def _read_back(self, leg: Leg, run: _Run | None = None) -> ReadBack:
@@ -350,7 +356,7 @@ class Dispatcher:
             run.last_status = exchange.response.status_code
         if request.endpoint == "wrapup":
             run.posts += exchange.sent
-        log.debug("%s: %s %s -> %s", run.job.interaction_id, request.method, request.endpoint,
+        log.debug("%s: %s %s -> %s", run.job.key, request.method, request.endpoint,
                   exchange.status or exchange.error)
         return exchange
 
@@ -378,6 +384,7 @@ class Dispatcher:
             finished_at=self._clock(),
             last_status=run.last_status,
             source=self.source,
+            leg_id=run.job.leg_id,
         )
 
 

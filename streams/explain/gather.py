@@ -2,7 +2,8 @@
 
 The events topic (or the worker's re-keyed copy) is keyed by interaction ID, so only
 the key's partition is read, and only over the window; the changelog and the outcomes
-topic (compacted) are read whole on the key's partition; the dead-letter topic is read
+topic (compacted) are read whole on the key's partition, for the interaction's key and
+its legs' (``interaction/leg``); the dead-letter topic is read
 from the window's start on every partition (event dead letters carry no key). Nothing
 but the interaction's own records is kept in memory.
 """
@@ -16,8 +17,8 @@ import orjson
 
 from streams import platforms
 from streams.config import Settings
-from streams.events import Rejection
-from streams.explain.found import DeadLetter, ExplainError, Found, Recorded, Seen
+from streams.events import LEG_SEPARATOR, Rejection, split_leg_key
+from streams.explain.found import DeadLetter, ExplainError, Found, LegState, Recorded, Seen
 from streams.explain.partitioner import partition_for
 from streams.kafka.reader import KafkaReadError, TopicReader
 from streams.outcomes import DeliveryReport
@@ -64,6 +65,7 @@ async def gather(settings: Settings, interaction_id: str, window: Window, *,
                             found.events.append(Seen(r.offset, at, event))
 
         await _read(reader, topic, [partition], window.since, window.until, on_event)
+        # Table states and outcomes are keyed by leg (``interaction`` or ``interaction/leg``).
         await _read_keyed(reader, changelog_topic(settings), key,
                           lambda r: _on_state(found, r))
         await _read_keyed(reader, settings.outcomes_topic, key,
@@ -73,7 +75,8 @@ async def gather(settings: Settings, interaction_id: str, window: Window, *,
 
         def on_dead_letter(_: int, records: Sequence[Any]) -> None:
             for r in records:
-                if r.key == key or (r.key is None and needle in (r.value or b"")):
+                if (r.key == key or (r.key is None and needle in (r.value or b""))
+                        or (r.key is not None and r.key.startswith(key + LEG_SEPARATOR.encode()))):
                     found.dead_letters.append(_dead_letter(r))
 
         await _read(reader, settings.dead_letter_topic, dl_parts, window.since, None,
@@ -95,26 +98,32 @@ async def _read(reader: TopicReader, topic: str, partitions: list[int], since: f
 
 async def _read_keyed(reader: TopicReader, topic: str, key: bytes,
                       on_record: Callable[[Any], None]) -> None:
-    """The key's partition of a topic keyed like the events (absent topic: nothing)."""
+    """The records of the interaction ``key`` and of its legs (``key/leg``), from the
+    partition of a topic partitioned like the events (absent topic: nothing)."""
     parts = await reader.partitions(topic)
     if not parts:
         return
+    prefix = key + LEG_SEPARATOR.encode()
 
     def on_batch(_: int, records: Sequence[Any]) -> None:
         for r in records:
-            if r.key == key:
+            if r.key == key or (r.key is not None and r.key.startswith(prefix)):
                 on_record(r)
 
     await _read(reader, topic, [partition_for(key, len(parts))], None, None, on_batch)
 
 
 def _on_state(found: Found, record: Any) -> None:
-    found.state_at = record.timestamp / 1000
+    at = record.timestamp / 1000
     try:
-        found.state = decode_state(record.value)
+        state = decode_state(record.value)
     except (ValueError, TypeError, KeyError):
-        found.state = None
-    found.state_deleted = found.state is None
+        state = None
+    _, leg = split_leg_key(record.key.decode("utf-8", "replace"))
+    if leg is not None:
+        found.leg_states[leg] = LegState(at, state)
+        return
+    found.state_at, found.state, found.state_deleted = at, state, state is None
 
 
 def _on_outcome(found: Found, record: Any) -> None:

@@ -3,7 +3,9 @@
 Pure: :func:`build` re-runs the join's :func:`~streams.join.decide` over the events
 found, in offset order (each at its record time, the nearest thing to when the worker
 read it), with the current policy; :func:`render` prints it for a person and
-:func:`to_json` for a script.
+:func:`to_json` for a script. An interaction with named agent legs is shown leg by leg
+(each leg's events, decisions, outcomes and state, prefixed ``leg <id>:``), with one
+verdict per leg.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.explain.found import Found
+from streams.explain.found import DeadLetter, Found, Seen
 from streams.join import Action, InteractionState, JoinRules, Status, decide, expire
 from streams.replay.timespec import format_time
 
@@ -68,12 +70,54 @@ def _rule_text(rules: JoinRules, campaign: str | None, queue: str | None) -> str
 
 def build(found: Found, rules: JoinRules, now: float) -> Timeline:
     """The timeline of ``found`` under ``rules`` (the policy live now) at time ``now``."""
+    legs = found.legs()
+    if all(leg is None for leg in legs):
+        return _build_one(found, rules, now)
+    entries = [_rejected(seen) for seen in found.events if seen.event is None]
+    entries += [_dead_letter(dl) for dl in found.dead_letters]
+    tail: list[Entry] = []  # table states and notes: after the timed entries, by leg
+    finals: list[str] = []
+    finals_data: dict[str, Any] = {}
+    for leg in legs:
+        name = leg if leg is not None else "-"
+        one = _build_one(found.for_leg(leg), rules, now)
+        for e in one.entries:
+            entry = Entry(e.at, e.kind, f"leg {name}: {e.text}", {**e.data, "leg": leg})
+            (tail if e.kind in ("state", "note") else entries).append(entry)
+        finals.append(f"leg {name}: {one.final}")
+        finals_data[name] = one.final_data
+    entries.sort(key=lambda x: (x.at is None, x.at or 0.0))
+    header = _header(found) + f", {len(legs)} legs"
+    return Timeline(found.interaction_id, header, tuple(entries + tail), "; ".join(finals),
+                    {"legs": finals_data})
+
+
+def _header(found: Found) -> str:
+    window = f"{format_time(found.since)} .. " + (format_time(found.until) if found.until
+                                                  else "end")
+    return (f"interaction {found.interaction_id}: {found.events_topic} partition "
+            f"{found.partition}, window {window}, {len(found.events)} record(s)")
+
+
+def _rejected(seen: Seen) -> Entry:
+    return Entry(seen.at, "rejected", f"record rejected: {seen.rejected}",
+                 {"offset": seen.offset, "reason": seen.rejected})
+
+
+def _dead_letter(dl: DeadLetter) -> Entry:
+    detail = f" ({dl.detail})" if dl.detail else ""
+    return Entry(dl.at, "dead-letter", f"{dl.kind} dead letter: {dl.reason}{detail}",
+                 {"letter": dl.kind, "reason": dl.reason, "source": dl.source,
+                  "detail": dl.detail})
+
+
+def _build_one(found: Found, rules: JoinRules, now: float) -> Timeline:
+    """The timeline of one leg (or of an interaction that has only one)."""
     entries: list[Entry] = []
     state: InteractionState | None = None
     for seen in sorted(found.events, key=lambda s: s.offset):
         if seen.event is None:
-            entries.append(Entry(seen.at, "rejected", f"record rejected: {seen.rejected}",
-                                 {"offset": seen.offset, "reason": seen.rejected}))
+            entries.append(_rejected(seen))
             continue
         e = seen.event
         step = decide(state, e, seen.at, rules)
@@ -110,11 +154,7 @@ def build(found: Found, rules: JoinRules, now: float) -> Timeline:
                              {"outcome": r.outcome.value, "reason": r.reason,
                               "source": r.source, "code": r.code_id,
                               "decided_at": r.decided_at, "finished_at": r.finished_at}))
-    for dl in found.dead_letters:
-        detail = f" ({dl.detail})" if dl.detail else ""
-        entries.append(Entry(dl.at, "dead-letter", f"{dl.kind} dead letter: {dl.reason}{detail}",
-                             {"letter": dl.kind, "reason": dl.reason, "source": dl.source,
-                              "detail": dl.detail}))
+    entries += [_dead_letter(dl) for dl in found.dead_letters]
     entries.sort(key=lambda x: (x.at is None, x.at or 0.0))
     if found.state is not None:
         s = found.state
@@ -130,11 +170,7 @@ def build(found: Found, rules: JoinRules, now: float) -> Timeline:
     if note is not None:
         entries.append(Entry(None, "note", note))
     final, final_data = _verdict(found, state)
-    window = f"{format_time(found.since)} .. " + (format_time(found.until) if found.until
-                                                  else "end")
-    header = (f"interaction {found.interaction_id}: {found.events_topic} partition "
-              f"{found.partition}, window {window}, {len(found.events)} record(s)")
-    return Timeline(found.interaction_id, header, tuple(entries), final, final_data)
+    return Timeline(found.interaction_id, _header(found), tuple(entries), final, final_data)
 
 
 def _policy_note(found: Found, folded: InteractionState | None) -> str | None:

@@ -39,6 +39,9 @@ __all__ = [
 
 PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes it
     "generic": "streams.platforms.generic",
+    "genesys": "streams.platforms.genesys",
+    "twilio": "streams.platforms.twilio",
+    "cxone": "streams.platforms.cxone",
 }
 DEFAULT = "generic"
 

@@ -160,3 +160,6 @@ class Platform:
     name: str
     events: EventsSide
     api: ApiSide
+    # The platform may overwrite a wrap-up already set (it does not refuse a second POST):
+    # the dispatcher reads back before every POST, not only before a resumed one.
+    read_before_post: bool = False

@@ -1,7 +1,8 @@
-"""The outcomes ledger as a replay sees it: the last final outcome per interaction.
+"""The outcomes ledger as a replay sees it: the last final outcome per agent leg.
 
-The outcomes topic is compacted and keyed by interaction ID; the worker and every replay
-publish one :class:`~streams.outcomes.DeliveryReport` per finished interaction. Read to
+The outcomes topic is compacted and keyed by the leg key (:func:`streams.events.leg_key`:
+the interaction ID when an interaction has one leg); the worker and every replay publish
+one :class:`~streams.outcomes.DeliveryReport` per finished leg. Read to
 the end offsets taken at the start, the last record per key is what is known to be final.
 
 Final for a replay: ``applied`` and ``already_applied`` (our code is on the interaction)
@@ -23,7 +24,7 @@ FINAL = frozenset({Outcome.APPLIED, Outcome.ALREADY_APPLIED, Outcome.SKIPPED})
 
 
 class Ledger:
-    """interaction ID -> (outcome, reason) of its last record; malformed records ignored."""
+    """leg key -> (outcome, reason) of its last record; malformed records ignored."""
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[Outcome, str]] = {}
@@ -36,13 +37,13 @@ class Ledger:
         if key is None:
             self.malformed += 1
             return
-        iid = key.decode("utf-8", "replace")
+        leg = key.decode("utf-8", "replace")
         if value is None:
-            self.entries.pop(iid, None)
+            self.entries.pop(leg, None)
             return
         try:
             doc = orjson.loads(value)
-            self.entries[iid] = (Outcome(doc["outcome"]), str(doc.get("reason") or ""))
+            self.entries[leg] = (Outcome(doc["outcome"]), str(doc.get("reason") or ""))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             self.malformed += 1
 
@@ -50,9 +51,10 @@ class Ledger:
         for record in records:
             self.add(record.key, record.value)
 
-    def final(self, interaction_id: str) -> tuple[Outcome, str] | None:
-        """The interaction's final outcome and reason, or None if it may still be posted."""
-        entry = self.entries.get(interaction_id)
+    def final(self, key: str) -> tuple[Outcome, str] | None:
+        """The leg's final outcome and reason (``key``: its leg key), or None if it may
+        still be posted."""
+        entry = self.entries.get(key)
         return entry if entry is not None and entry[0] in FINAL else None
 
     def __len__(self) -> int:

@@ -20,10 +20,11 @@ import sys
 from pathlib import Path
 
 import streams
+from streams.events import parse_event
 from streams.join import JoinRules
 from streams.kafka.reader import Span, TopicReader
 from streams.replay.errors import ReplayError
-from streams.replay.plan import Plan
+from streams.replay.plan import Decode, Plan
 from streams.replay.progress import Progress
 from streams.replay.shard import COUNT, FRAME, PLAN, Assignment, fold, paused_gc
 
@@ -110,7 +111,7 @@ class ScanProcesses:
 
     async def fold(self, reader: TopicReader, topic: str, spans: dict[int, Span],
                    rules: JoinRules, keyed: bool, progress: Progress,
-                   timeout: float) -> Plan:
+                   timeout: float, decode: Decode = parse_event) -> Plan:
         """Fold ``spans`` here and in the scan processes: this process folds the first
         share with ``reader``, each scan process one of the others."""
         own, *others = shard(spans, 1 + len(self._processes))
@@ -118,15 +119,15 @@ class ScanProcesses:
         for process in self._processes[len(others):]:
             _dismiss(process)
         if not others:
-            return await fold(reader, topic, own, rules, keyed, progress)
+            return await fold(reader, topic, own, rules, keyed, progress, decode)
         for process, group in zip(busy, others, strict=True):
             job = Assignment(reader.bootstrap_servers, topic, group, rules, keyed, timeout,
-                             reader.security)
+                             reader.security, decode)
             await _assign(process, job)
         collected = asyncio.gather(*(_plan_of(i, process, progress)
                                      for i, process in enumerate(busy, start=1)))
         try:
-            mine = await fold(reader, topic, own, rules, keyed, progress)
+            mine = await fold(reader, topic, own, rules, keyed, progress, decode)
             encoded = await collected
         finally:
             if not collected.done():

@@ -2,11 +2,12 @@
 
 Pure (no I/O, no clock). :class:`Planner` feeds every scanned record through
 :func:`streams.join.decide`, the worker's own transition, with the record's Kafka
-timestamp as ``now``, and keeps one :class:`~streams.join.InteractionState` per
-interaction in a dict (the worker's table, in memory). There is no other join.
+timestamp as ``now``, and keeps one :class:`~streams.join.InteractionState` per agent
+leg in a dict keyed by ``Event.key`` (the worker's table, in memory). There is no other
+join.
 
 * A ``POST`` decision made at a record at or after the window start (per partition: the
-  offset for ``--since``) makes the interaction a :class:`Candidate`. Pairs completed
+  offset for ``--since``) makes the leg a :class:`Candidate`. Pairs completed
   in the look-back margin before the window belong to the previous window and are not
   candidates; the margin exists so that a pair whose first event precedes ``--since``
   is still found when its second event is inside the window.
@@ -26,13 +27,13 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
 import orjson
 
-from streams.events import Event, Rejection, is_ignorable, parse_event
+from streams.events import Event, Rejection, is_ignorable, leg_key, parse_event
 from streams.join import Action, InteractionState, JoinRules, Status, decide, expire
 from streams.policy import WrapupCode
 
@@ -54,7 +55,8 @@ class ScanRecord(Protocol):
 
 
 class Candidate(NamedTuple):
-    """A pair completed inside the window: deliver ``code`` unless ``skip_reason`` is set."""
+    """A leg's pair completed inside the window: deliver ``code`` unless ``skip_reason``
+    is set."""
 
     interaction_id: str
     partition: int
@@ -62,6 +64,18 @@ class Candidate(NamedTuple):
     deadline: float  # the ACW deadline the join computed (event time, epoch seconds)
     paired_at: float  # timestamp of the record that completed the pair
     skip_reason: str | None = None  # e.g. wrapped_by_agent: a later event says it is wrapped
+    leg_id: str | None = None  # None: the interaction's only leg
+    communication_id: str | None = None
+    media_type: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The leg key (:func:`streams.events.leg_key`): ledger and outcomes record key."""
+        return leg_key(self.interaction_id, self.leg_id)
+
+
+# A record value to events (one, several legs', none) or a rejection.
+Decode = Callable[[bytes | None], Event | tuple[Event, ...] | Rejection]
 
 
 _new_tuple = tuple.__new__  # a named tuple from a sequence, without its Python __new__
@@ -102,7 +116,7 @@ class Plan:
             if index is None:
                 index = codes[c.code] = len(codes)
             rows.append((c.interaction_id, c.partition, index, c.deadline, c.paired_at,
-                         c.skip_reason))
+                         c.skip_reason, c.leg_id, c.communication_id, c.media_type))
         return orjson.dumps({
             "codes": [(code.id, code.label) for code in codes],
             "candidates": rows,
@@ -120,8 +134,9 @@ class Plan:
         doc = orjson.loads(raw)
         codes = [WrapupCode(code_id, label) for code_id, label in doc["codes"]]
         candidates = [
-            _new_tuple(Candidate, (iid, partition, codes[index], deadline, paired_at, skip))
-            for iid, partition, index, deadline, paired_at, skip in doc["candidates"]
+            _new_tuple(Candidate, (iid, partition, codes[index], deadline, paired_at, skip,
+                                   *leg))
+            for iid, partition, index, deadline, paired_at, skip, *leg in doc["candidates"]
         ]
         return cls(candidates=candidates, events_scanned=doc["events_scanned"],
                    events_in_window=doc["events_in_window"],
@@ -146,14 +161,19 @@ class Plan:
 
 
 class Planner:
-    """Folds batches of records (one partition per batch, in offset order) into a plan."""
+    """Folds batches of records (one partition per batch, in offset order) into a plan.
+
+    ``decode`` turns a record value into events (one, several legs' or none) or a
+    rejection: the generic parser unless told otherwise (a platform's events side)."""
 
     def __init__(
-        self, rules: JoinRules, window_start: Mapping[int, int], *, keyed: bool = True
+        self, rules: JoinRules, window_start: Mapping[int, int], *, keyed: bool = True,
+        decode: Decode = parse_event,
     ) -> None:
         self.rules = rules
         self.window_start = dict(window_start)
         self.keyed = keyed
+        self.decode = decode
         self.states: dict[str, InteractionState] = {}
         self._candidates: dict[str, Candidate] = {}
         self._skipped: dict[str, str] = {}
@@ -172,42 +192,55 @@ class Planner:
         rejected: list[str] = []
         in_window = 0
         latest = self._latest
+        decode = self.decode
         for record in records:
             window = record.offset >= start
-            event = parse_event(record.value)
-            if type(event) is not Event:
-                assert isinstance(event, Rejection)
-                rejected.append("ignored" if is_ignorable(event) else event.reason.value)
+            decoded = decode(record.value)
+            if type(decoded) is Event:
+                events: tuple[Event, ...] = (decoded,)
+            elif type(decoded) is tuple:
+                events = cast("tuple[Event, ...]", decoded)
+            else:
+                assert isinstance(decoded, Rejection)
+                rejected.append("ignored" if is_ignorable(decoded) else decoded.reason.value)
                 in_window += window
                 continue
-            iid = event.interaction_id
             key = record.key
-            if keyed and key is not None and key != iid.encode():
+            if keyed and key is not None and any(key != e.interaction_id.encode()
+                                                 for e in events):
                 rejected.append("key_mismatch")
+                in_window += window
+                continue
+            if not events:
+                rejected.append("ignored")
                 in_window += window
                 continue
             now = record.timestamp / 1000.0
             if now > latest:
                 latest = now
-            state, decision = decide(get_state(iid), event, now, rules)
-            if state is None:
-                pop_state(iid, None)
-            else:
-                states[iid] = state
-            action = decision.action
-            if window:
-                in_window += 1
-                reasons.append(decision.reason)
-                if action is post:
-                    assert decision.code is not None and decision.deadline is not None
-                    candidates[iid] = _new_tuple(Candidate, (iid, partition, decision.code,
-                                                             decision.deadline, now, None))
-                elif action is cancel and iid in candidates:
-                    skipped.setdefault(iid, decision.reason)
-            elif action is post:
-                plan.pairs_before_window += 1
-            elif action is cancel and iid in candidates:
-                skipped.setdefault(iid, decision.reason)
+            in_window += window
+            for event in events:
+                lkey = event.key
+                state, decision = decide(get_state(lkey), event, now, rules)
+                if state is None:
+                    pop_state(lkey, None)
+                else:
+                    states[lkey] = state
+                action = decision.action
+                if window:
+                    reasons.append(decision.reason)
+                    if action is post:
+                        assert state is not None and decision.code is not None
+                        assert decision.deadline is not None
+                        candidates[lkey] = _new_tuple(Candidate, (
+                            event.interaction_id, partition, decision.code, decision.deadline,
+                            now, None, event.leg_id, state.communication_id, state.media_type))
+                    elif action is cancel and lkey in candidates:
+                        skipped.setdefault(lkey, decision.reason)
+                elif action is post:
+                    plan.pairs_before_window += 1
+                elif action is cancel and lkey in candidates:
+                    skipped.setdefault(lkey, decision.reason)
         plan.decisions.update(reasons)
         plan.rejected.update(rejected)
         plan.events_scanned += len(records)
@@ -220,8 +253,8 @@ class Planner:
         skipped = self._skipped
         plan.candidates = list(self._candidates.values())
         if skipped:
-            plan.candidates = [c if c.interaction_id not in skipped
-                               else c._replace(skip_reason=skipped[c.interaction_id])
+            plan.candidates = [c if c.key not in skipped
+                               else c._replace(skip_reason=skipped[c.key])
                                for c in plan.candidates]
         plan.unpaired = Counter()
         for state in self.states.values():

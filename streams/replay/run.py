@@ -11,9 +11,10 @@ Each candidate the plan finds is, in this order:
   outcome is published so the worker's table (and an offset reset) sees it as final;
 * otherwise delivered by the worker's :class:`~streams.delivery.Dispatcher` with
   ``readback_first``: a GET first, so our code already on it is ``already_applied``,
-  another code is ``skipped``, and only a still-open interaction gets a POST. Its
-  report (``source="replay"``) is published to the outcomes topic, keyed by interaction
-  ID, on the partition the worker's join uses for that interaction.
+  another code is ``skipped``, and only a still-open leg gets a POST. Its report
+  (``source="replay"``) is published to the outcomes topic, keyed by the leg key, on the
+  partition the worker's join uses for that interaction (every leg of an interaction is
+  on its partition: never the default partitioner's hash of the leg key).
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from dataclasses import dataclass, replace
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from streams import platforms
 from streams.config import ConfigError, Settings
 from streams.delivery import DeliveryJob, Dispatcher
+from streams.events import parse_event
+from streams.explain.partitioner import partition_for
 from streams.kafka.errors import KafkaAccessError, start_client
 from streams.kafka.reader import TopicReader
 from streams.logs import log_outcome
@@ -36,7 +40,7 @@ from streams.outcomes import DeliveryReport, Outcome
 from streams.replay.errors import ReplayError
 from streams.replay.ledger import Ledger, read_ledger
 from streams.replay.parallel import ScanProcesses, processes_for
-from streams.replay.plan import Candidate
+from streams.replay.plan import Candidate, Decode
 from streams.replay.progress import NoProgress, Progress
 from streams.replay.summary import Summary
 from streams.replay.timespec import Window, format_time
@@ -119,7 +123,7 @@ async def _replay(settings: Settings, options: ReplayOptions, progress: Progress
         started = time.monotonic()
         progress.begin("scan", sum(s.size for s in spans.values()), "events")
         plan = await helpers.fold(reader, options.topic, spans, rules, settings.events_keyed,
-                                  progress, options.kafka_timeout)
+                                  progress, options.kafka_timeout, scan_decoder(settings))
         progress.end()
         summary.scan_seconds = time.monotonic() - started
         summary.processes = processes
@@ -139,7 +143,8 @@ async def _replay(settings: Settings, options: ReplayOptions, progress: Progress
         if options.dry_run:
             return summary
         assert dispatcher is not None and producer is not None
-        deliverer = _Deliverer(settings, options, dispatcher, producer, summary, aligned)
+        deliverer = _Deliverer(settings, options, dispatcher, producer, summary, aligned,
+                               len(outcome_parts or (0,)))
         started = time.monotonic()
         progress.begin("deliver", len(todo), "wrap-ups")
         await deliverer.run(todo, progress)
@@ -159,7 +164,7 @@ def _triage(candidates: list[Candidate], ledger: Ledger, summary: Summary, dry_r
             echo: Callable[[str], None]) -> Iterator[Candidate]:
     """Count what needs no API call; yield the candidates to deliver (or skip-publish)."""
     for c in candidates:
-        final = ledger.final(c.interaction_id)
+        final = ledger.final(c.key)
         if final is not None:
             outcome, reason = final
             if outcome.done:
@@ -172,7 +177,7 @@ def _triage(candidates: list[Candidate], ledger: Ledger, summary: Summary, dry_r
                 yield c  # publish the skip (no API call)
         elif dry_run:
             summary.would_post += 1
-            echo(f"would post {c.interaction_id} code={c.code.id} "
+            echo(f"would post {c.key} code={c.code.id} "
                  f"paired_at={format_time(c.paired_at)} partition={c.partition}")
         else:
             yield c
@@ -182,13 +187,15 @@ class _Deliverer:
     """Bounded-concurrency delivery and outcome publishing."""
 
     def __init__(self, settings: Settings, options: ReplayOptions, dispatcher: Dispatcher,
-                 producer: AIOKafkaProducer, summary: Summary, aligned: bool) -> None:
+                 producer: AIOKafkaProducer, summary: Summary, aligned: bool,
+                 outcome_partitions: int) -> None:
         self.settings = settings
         self.options = options
         self.dispatcher = dispatcher
         self.producer = producer
         self.summary = summary
         self.aligned = aligned
+        self.outcome_partitions = outcome_partitions
 
     async def run(self, todo: list[Candidate], progress: Progress) -> None:
         queue = iter(todo)
@@ -206,7 +213,7 @@ class _Deliverer:
             report = DeliveryReport(
                 interaction_id=c.interaction_id, outcome=Outcome.SKIPPED, reason=c.skip_reason,
                 code_id=c.code.id, decided_at=c.paired_at, finished_at=time.time(),
-                source=SOURCE)
+                source=SOURCE, leg_id=c.leg_id)
         else:
             job = DeliveryJob(
                 interaction_id=c.interaction_id,
@@ -216,6 +223,9 @@ class _Deliverer:
                 deadline=max(c.deadline, time.time() + self.options.retry_for),
                 decided_at=c.paired_at,
                 readback_first=True,
+                leg_id=c.leg_id,
+                communication_id=c.communication_id,
+                media_type=c.media_type,
             )
             report = await self.dispatcher.deliver(job)
             self._tally(report)
@@ -234,8 +244,12 @@ class _Deliverer:
             s.failed[report.reason] += 1
 
     async def _publish(self, c: Candidate, report: DeliveryReport) -> None:
-        key = c.interaction_id.encode()
-        partition = c.partition if self.aligned else None
+        key = c.key.encode()
+        # The interaction's join partition: the events' own when the layouts line up,
+        # else the default partitioner's choice for the interaction ID (the re-keyed
+        # topic's key), never that of the leg key.
+        partition = (c.partition if self.aligned
+                     else partition_for(c.interaction_id.encode(), self.outcome_partitions))
         try:
             fut = await self.producer.send(self.settings.outcomes_topic, report.encode(),
                                            key=key, partition=partition)
@@ -247,7 +261,16 @@ class _Deliverer:
         except KafkaError as exc:
             self.summary.unrecorded += 1
             log.error("publishing the outcome failed", extra={
-                "interaction_id": c.interaction_id, "error": type(exc).__name__})
+                "interaction_id": c.interaction_id, "error": type(exc).__name__,
+                **({"leg_id": c.leg_id} if c.leg_id else {})})
+
+
+def scan_decoder(settings: Settings) -> Decode:
+    """How the scan reads a record: the platform's events side (several legs' events per
+    record where it has them); the generic dialect's is the canonical parser itself."""
+    if settings.platform == "generic":
+        return parse_event  # what GenericEvents wraps, without building a tuple per record
+    return platforms.load(settings).events.decode
 
 
 async def _probe_api(dispatcher: Dispatcher, settings: Settings) -> None:

@@ -30,12 +30,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from streams.events import parse_event
 from streams.join import JoinRules
 from streams.kafka.errors import KafkaAccessError
 from streams.kafka.reader import Span, TopicReader
 from streams.kafka.security import KafkaSecurity
 from streams.replay.errors import ReplayError
-from streams.replay.plan import Plan, Planner
+from streams.replay.plan import Decode, Plan, Planner
 from streams.replay.progress import Progress
 
 FRAME = struct.Struct(">cQ")
@@ -54,6 +55,7 @@ class Assignment:
     timeout: float
     # Secrets included: an assignment travels on the scan process's stdin only.
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    decode: Decode = parse_event  # the platform's events side (picklable)
 
 
 class FrameProgress:
@@ -83,9 +85,10 @@ class FrameProgress:
 
 
 async def fold(reader: TopicReader, topic: str, spans: dict[int, Span], rules: JoinRules,
-               keyed: bool, progress: Progress) -> Plan:
+               keyed: bool, progress: Progress, decode: Decode = parse_event) -> Plan:
     """Read ``spans`` with ``reader`` and fold them in this process."""
-    planner = Planner(rules, {p: s.mark for p, s in spans.items()}, keyed=keyed)
+    planner = Planner(rules, {p: s.mark for p, s in spans.items()}, keyed=keyed,
+                      decode=decode)
 
     def feed(partition: int, records: Sequence[Any]) -> None:
         planner.feed(partition, records)
@@ -122,7 +125,8 @@ async def fold_assignment(job: Assignment, out: BinaryIO) -> Plan:
     await reader.start()
     progress = FrameProgress(out)
     try:
-        return await fold(reader, job.topic, job.spans, job.rules, job.keyed, progress)
+        return await fold(reader, job.topic, job.spans, job.rules, job.keyed, progress,
+                          job.decode)
     finally:
         progress.end()
         await reader.stop()

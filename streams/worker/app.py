@@ -218,8 +218,8 @@ class JoinWorker:
             skew = now - event.occurred_at
             if abs(skew) > self.settings.clock_skew_warn:
                 metrics.EVENTS_CLOCK_SKEWED.labels("past" if skew > 0 else "future").inc()
-            ikey = event.interaction_id.encode()
-            await self._apply(ikey, partition, self._load(ikey),
+            lkey = event.key.encode()  # the table is keyed by leg, records by interaction
+            await self._apply(lkey, partition, self._load(lkey),
                               functools.partial(decide, event=event, now=now,
                                                 rules=self.rules), now)
 

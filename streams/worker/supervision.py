@@ -85,13 +85,16 @@ class DeliverySupervisor:
             decided_at=state.paired_at,
             readback_first=readback_first,
             cancelled=cancelled,
+            leg_id=state.leg_id,
+            communication_id=state.communication_id,
+            media_type=state.media_type,
         )
         task = asyncio.ensure_future(self._deliver(key, state, job, changelog))
         self._deliveries[key] = _Delivery(task, cancelled, state.partition)
         task.add_done_callback(lambda _t: self._forget(key, task))
 
     def cancel(self, key: bytes) -> None:
-        """Someone else wrapped the interaction: stop its delivery before its next try."""
+        """Someone else wrapped the leg: stop its delivery before its next try."""
         delivery = self._deliveries.get(key)
         if delivery is not None:
             delivery.cancelled.set()

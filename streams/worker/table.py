@@ -1,12 +1,14 @@
-"""The join table's values: one interaction state as compact, exact-size JSON bytes.
+"""The join table's values: one leg's state as compact, exact-size JSON bytes (the
+table's key is the leg key, :attr:`streams.join.InteractionState.key`).
 
 A value is a JSON array ``[1, <fields in InteractionState order>]`` with trailing nulls
 dropped (version 1), copied to an exact-size ``bytes``: ``orjson.dumps`` (3.12+) returns
 an object that keeps its ~8 KB write buffer allocated, and the table holds one value per
-interaction for hours (``benchmarks/all.py`` measures the difference).
+leg for hours (``benchmarks/all.py`` measures the difference).
 
 :func:`decode_state` also reads the earlier encoding, a JSON object keyed by field name
-(changelogs written before version 1 hold it).
+(changelogs written before version 1 hold it; one written before legs decodes as the
+interaction's only leg).
 """
 
 from __future__ import annotations

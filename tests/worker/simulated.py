@@ -29,6 +29,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.dev.simulator.bridge import Bridge, KafkaPublisher
 from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.dialects import Dialect
+from streams.dev.simulator.dialects import load as load_dialect
 from streams.dev.simulator.distributions import fixed
 from streams.dev.simulator.platform import AuthConfig, Platform
 from streams.dev.simulator.server import PlatformServer
@@ -83,14 +85,16 @@ class Simulator:
 
     def __init__(self, workload: Workload, *, bootstrap: str, topic: str, speed: float = 20.0,
                  auth: AuthConfig | None = None, chaos: Chaos | None = None,
-                 platform_type: type[Platform] = Platform) -> None:
+                 platform_type: type[Platform] = Platform, dialect: Dialect | None = None
+                 ) -> None:
         self.workload = workload
+        self.dialect = dialect or load_dialect()
         self.bootstrap = bootstrap
         self.topic = topic
         self.speed = speed
         self.platform = platform_type(workload.scenario, auth=auth or AuthConfig(
             static_token=STATIC_TOKEN), chaos=chaos)
-        self.server = PlatformServer(self.platform)
+        self.server = PlatformServer(self.platform, dialect=self.dialect)
         self.bridge: Bridge | None = None
         self.tails: dict[str, Tail] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -143,7 +147,8 @@ class Simulator:
         async def start() -> None:
             publisher = KafkaPublisher(self.bootstrap, self.topic)
             await publisher.start()
-            self.bridge = Bridge(self.platform, self.workload, publisher, speed=self.speed)
+            self.bridge = Bridge(self.platform, self.workload, publisher, speed=self.speed,
+                                 dialect=self.dialect)
             await self.bridge.start(lead=lead)
         self.run(start())
 
@@ -179,8 +184,7 @@ class Simulator:
 
     def posts(self) -> int:
         """Wrap-up POSTs the platform has answered so far."""
-        return self.call(lambda p: sum(1 for r in p.ledger.requests
-                                       if r.method == "POST" and r.path.endswith("/wrapup")))
+        return self.call(lambda p: len(p.ledger.posts()))
 
     def count(self, **match: Any) -> int:
         """Requests whose fields equal ``match`` (e.g. ``reason="injected_error"``)."""
@@ -261,7 +265,7 @@ def judge(expect: Expectation, tail: Tail) -> Callable[[Platform], Verdict]:
         v = Verdict(eligible=len(expect.eligible))
         posts: dict[str, list[int]] = {}
         for index, r in enumerate(ledger.requests):
-            if r.method == "POST" and r.path.endswith("/wrapup") and r.interaction_id:
+            if ledger.is_wrapup(index) and r.interaction_id:
                 posts.setdefault(r.interaction_id, []).append(index)
                 v.posts += 1
             elif r.method == "GET":

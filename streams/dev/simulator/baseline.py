@@ -1,8 +1,12 @@
 """The seed's approach, kept as the baseline every claim is measured against.
 
 On each ``interaction:ended`` message: wait a fixed delay (default 2.5 s), POST the
-policy's code once, and give up on any error, 409 included. No pairing with
+policy's code once, and give up on any error, 409 included. Another dialect
+(:mod:`.dialects`) says how it reads ended and what it sends (Genesys: the product's own
+reading and wrap-up request, once per leg). No pairing with
 ``wrapping-up``, no retries, no de-duplication — exactly what the project replaces.
+Another dialect's records, request and credentials are its
+:class:`~streams.dev.simulator.dialects.base.Dialect`'s ``baseline_*`` methods.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from dataclasses import dataclass, field
 import httpx
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
-from streams.dev.simulator.platform import TOKEN_PATH, WRAPUP_PATH
-from streams.events import Event, EventType, parse_event
+from streams.dev.simulator.dialects import Dialect
+from streams.dev.simulator.dialects import load as load_dialect
+from streams.dev.simulator.platform import TOKEN_PATH, AuthConfig
+from streams.events import Event
 from streams.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,7 @@ class BaselineConfig:
     delay: float = 2.5
     group_id: str | None = None  # None: no consumer group, read every partition
     timeout: float = 5.0
+    dialect: Dialect = field(default_factory=load_dialect)  # what it reads and posts
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,7 @@ class Baseline:
         self._token_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._posted: set[str] = set()  # legs seen ended (a once-per-leg dialect)
 
     async def start(self, ready_timeout: float = 30.0) -> None:
         """Connect and wait until partitions are assigned: by the group coordinator when
@@ -116,15 +124,18 @@ class Baseline:
 
     async def _consume(self) -> None:
         assert self._consumer is not None
+        dialect = self.config.dialect
         async for message in self._consumer:
-            event = parse_event(message.value)
-            if not isinstance(event, Event) or event.type is not EventType.ENDED:
-                continue
-            self.ended_seen += 1
-            self.receive_lags.append(time.time() - event.occurred_at)
-            task = asyncio.create_task(self._later(event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            for event in dialect.baseline_ended(message.value):
+                if dialect.baseline_once_per_leg:
+                    if event.key in self._posted:
+                        continue
+                    self._posted.add(event.key)
+                self.ended_seen += 1
+                self.receive_lags.append(time.time() - event.occurred_at)
+                task = asyncio.create_task(self._later(event))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _later(self, event: Event) -> None:
         code = self.config.policy.resolve(event.campaign_id, event.queue_id)
@@ -133,17 +144,20 @@ class Baseline:
             return
         await asyncio.sleep(self.config.delay)
         assert self._http is not None
-        path = WRAPUP_PATH.format(id=event.interaction_id)
+        method, path, body, headers = self.config.dialect.baseline_request(event, code)
         status, text = 0, ""
         try:
-            headers = {"Authorization": f"Bearer {await self._bearer()}"}
-            resp = await self._http.post(
-                path, json={"wrapupCode": {"id": code.id, "label": code.label}}, headers=headers
-            )
+            headers = {**headers, "Authorization": await self._authorization()}
+            resp = await self._http.request(method, path, content=body, headers=headers)
             status, text = resp.status_code, resp.text[:200]
         except httpx.HTTPError as exc:
             text = type(exc).__name__
         self.attempts.append(Attempt(event.interaction_id, code.id, status, text, time.time()))
+
+    async def _authorization(self) -> str:
+        fixed = self.config.dialect.baseline_authorization(
+            AuthConfig(self.config.client_id, self.config.client_secret))
+        return fixed if fixed is not None else f"Bearer {await self._bearer()}"
 
     async def _bearer(self) -> str:
         async with self._token_lock:

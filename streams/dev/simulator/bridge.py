@@ -9,6 +9,8 @@ set by our POSTs) into an event in the wire format of :mod:`streams.events`::
     interaction:wrapping-up  data: same
     interaction:wrapped      data: id, agentId, campaignId, queueId, source, wrapupCode.id
 
+That is the generic dialect's wire; another dialect (:mod:`.dialects`) says which records
+a transition becomes (:meth:`~.dialects.base.Dialect.messages`, several at once for some).
 Each event is delayed, duplicated or lost as the workload plan says. Messages are
 keyed by interaction ID unless ``keyed=False``.
 """
@@ -27,18 +29,15 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
-from streams.dev.simulator.lifecycle import State, Transition
+from streams.dev.simulator.dialects import Dialect
+from streams.dev.simulator.dialects import load as load_dialect
+from streams.dev.simulator.dialects.base import EVENT_TYPES
+from streams.dev.simulator.lifecycle import Transition
 from streams.dev.simulator.platform import InteractionInfo, Platform
 from streams.dev.simulator.workload import EventFault, PlannedInteraction, Workload
-from streams.events import Event, EventType, encode_event
+from streams.events import EventType
 
 log = logging.getLogger(__name__)
-
-_EVENT_TYPES = {
-    State.ENDED: EventType.ENDED,
-    State.WRAPPING_UP: EventType.WRAPPING_UP,
-    State.WRAPPED: EventType.WRAPPED,
-}
 
 
 class Publisher(Protocol):
@@ -129,6 +128,7 @@ class Bridge:
         *,
         speed: float = 1.0,
         keyed: bool = True,
+        dialect: Dialect | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -137,6 +137,7 @@ class Bridge:
         self.publisher = publisher
         self.speed = speed
         self.keyed = keyed
+        self.dialect = dialect or load_dialect()
         self.t0: float | None = None
         self.published: list[Published] = []
         self.lost: Counter[EventType] = Counter()
@@ -213,39 +214,21 @@ class Bridge:
         plan = self._plan.get(info.interaction_id)
         if plan is None:
             return  # registered by someone else (e.g. an ad-hoc admin interaction)
-        event_type = _EVENT_TYPES[transition.state]
+        event_type = EVENT_TYPES[transition.state]
         fault = _fault(plan, event_type)
         if event_type is EventType.WRAPPED:
             self._wrapped += 1
         if fault.lost:
             self.lost[event_type] += 1
-        else:
-            value = self._encode(plan, event_type, transition)
-            # Not clamped to now: a late bridge still publishes in the planned order.
-            due = transition.at + self.real(fault.delay)
+            return
+        # Not clamped to now: a late bridge still publishes in the planned order.
+        due = transition.at + self.real(fault.delay)
+        for message in self.dialect.messages(self.platform, plan, transition):
             for copy in range(1 + fault.duplicates):
                 self._push(
                     _Item(due + copy * self.real(max(fault.delay, 0.01)), next(self._seq),
-                          info.interaction_id, value, event_type, copy > 0)
+                          info.interaction_id, message.value, message.type, copy > 0)
                 )
-
-    def _encode(self, plan: PlannedInteraction, event_type: EventType, t: Transition) -> bytes:
-        timeline = self.platform.lifecycle(plan.interaction_id).timeline
-        wrapped = event_type is EventType.WRAPPED
-        return encode_event(
-            Event(
-                event_id=f"{plan.interaction_id}:{event_type.value}",
-                type=event_type,
-                interaction_id=plan.interaction_id,
-                occurred_at=t.at,
-                agent_id=plan.agent_id,
-                queue_id=plan.queue_id,
-                campaign_id=plan.campaign_id,
-                acw_deadline=None if wrapped else timeline.acw_deadline,
-                wrapup_code_id=t.wrap.code.id if t.wrap is not None else None,
-                wrapped_by=t.wrap.by.value if t.wrap is not None else None,
-            )
-        )
 
     async def _run(self) -> None:
         try:
@@ -285,7 +268,7 @@ class Bridge:
             return
         assert item.type is not None
         self._messages_due -= 1
-        key = item.interaction_id.encode() if self.keyed else None
+        key = self.dialect.record_key(self._plan[item.interaction_id]) if self.keyed else None
         await self.publisher.send(key, item.value)
         self.published.append(
             Published(self.clock(), item.interaction_id, item.type, key, item.value,

@@ -105,6 +105,14 @@ class SlidingWindow:
         self._times.append(now)
         return None
 
+    def usage(self, now: float, window: float) -> tuple[int, float]:
+        """(events admitted in the window ending at ``now``, seconds until the oldest of
+        them leaves it; 0 when there is none)."""
+        while self._times and self._times[0] <= now - window:
+            self._times.popleft()
+        reset = self._times[0] + window - now if self._times else 0.0
+        return len(self._times), max(0.0, reset)
+
 
 def retry_after_header(wait: float, configured: int | None) -> str:
     """``Retry-After`` in whole seconds (at least 1 unless configured otherwise)."""

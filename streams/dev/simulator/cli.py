@@ -31,11 +31,13 @@ from streams.dev.simulator.compare import (
     WorkerConsumer,
     run_side,
 )
+from streams.dev.simulator.dialects import DIALECTS, Dialect
+from streams.dev.simulator.dialects import load as load_dialect
 from streams.dev.simulator.distributions import Distribution, fixed
 from streams.dev.simulator.platform import AuthConfig, InteractionInfo, Platform
 from streams.dev.simulator.report import SideReport, render
 from streams.dev.simulator.server import PlatformServer
-from streams.dev.simulator.workload import Workload, WorkloadParams, generate
+from streams.dev.simulator.workload import Workload, WorkloadParams
 from streams.policy import Policy, PolicyError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +56,10 @@ def _dist(ctx: click.Context, param: click.Parameter, value: str | None) -> Dist
 def workload_options(func: F) -> F:
     """The workload knobs shared by every command that generates a plan."""
     options = [
+        click.option("--platform", "dialect", type=click.Choice(sorted(DIALECTS)),
+                     default="generic", show_default=True,
+                     callback=lambda _ctx, _param, value: load_dialect(value),
+                     help="the dialect the simulator speaks (its API and event payloads)"),
         click.option("--interactions", "-n", type=click.IntRange(0, 1_000_000),
                      default=_DEFAULTS.interactions, show_default=True),
         click.option("--rate", type=click.FloatRange(min=0.001), default=_DEFAULTS.rate,
@@ -139,8 +145,10 @@ def _chaos(kw: dict[str, Any]) -> Chaos:
 
 def _describe(workload: Workload, speed: float) -> str:
     p = workload.params
+    legs = len(workload.interactions)
+    count = f"{p.interactions} interactions" + (f" ({legs} legs)" * (legs != p.interactions))
     return (
-        f"workload: {p.interactions} interactions at {p.rate:g}/s over {p.agents} agents, "
+        f"workload: {count} at {p.rate:g}/s over {p.agents} agents, "
         f"seed {p.seed}, {len(workload.in_scope())} in scope; transition "
         f"{p.transition.describe()}; ACW timeout {p.acw_timeout.describe()}; agent picks "
         f"{p.agent_pick_probability:.0%}; duplicates {p.duplicate_fraction:.0%}, lost "
@@ -184,20 +192,20 @@ def simulate(verbose: bool) -> None:
 @chaos_options
 @_async_command
 async def platform(host: str, port: int, client_id: str, client_secret: str, token_ttl: float,
-                   speed: float, duration: float | None, **kw: Any) -> None:
+                   speed: float, duration: float | None, dialect: Dialect, **kw: Any) -> None:
     """Serve the platform API only (no Kafka): interactions from the workload plan.
 
     Admin views: /_sim/summary, /_sim/ledger, /_sim/interactions, /_sim/chaos.
     """
     chaos = _chaos(kw)
-    workload = generate(_params(kw))
+    workload = dialect.plan(_params(kw))
     sim = Platform(workload.scenario, chaos=chaos, seed=workload.params.seed,
                    auth=AuthConfig(client_id, client_secret, token_ttl))
     t0 = time.time() + 1.0
     for p in workload.interactions:
         sim.add_interaction(InteractionInfo(p.interaction_id, p.agent_id, p.campaign_id,
                                             p.queue_id), p.timeline(t0, speed))
-    async with PlatformServer(sim, host, port) as server:
+    async with PlatformServer(sim, host, port, dialect=dialect) as server:
         click.echo(f"platform API on {server.base_url} (client id {client_id}); "
                    f"{len(sim)} interactions; Ctrl-C to stop")
         await _until_stopped(duration)
@@ -217,10 +225,11 @@ async def _until_stopped(duration: float | None) -> None:
 # --------------------------------------------------------------------------- run / compare
 
 
-def _options(kw: dict[str, Any], speed: float, partitions: int, keyed: bool,
+def _options(kw: dict[str, Any], speed: float, partitions: int, keyed: bool, dialect: Dialect,
              baseline_delay: float = 2.5, port: int = 0) -> RunOptions:
     return RunOptions(speed=speed, partitions=partitions, keyed=keyed, chaos=_chaos(kw),
-                      baseline_delay=baseline_delay, port=port, echo=click.echo)
+                      baseline_delay=baseline_delay, port=port, echo=click.echo,
+                      dialect=dialect)
 
 
 def _worker_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -260,11 +269,11 @@ def run_options(func: F) -> F:
 @workload_options
 @chaos_options
 def run(worker: bool, port: int, speed: float, partitions: int, keyed: bool,
-        worker_env: tuple[str, ...], **kw: Any) -> None:
+        worker_env: tuple[str, ...], dialect: Dialect, **kw: Any) -> None:
     """Local Kafka + simulated platform + event bridge (+ the worker), with a live summary."""
     params = _params(kw)
-    options = _options(kw, speed, partitions, keyed, port=port)
-    workload = generate(params)
+    options = _options(kw, speed, partitions, keyed, dialect, port=port)
+    workload = dialect.plan(params)
     click.echo(_describe(workload, speed))
     consumer: Consumer | None = (
         WorkerConsumer(_worker_env(worker_env), echo=click.echo) if worker else None
@@ -291,16 +300,20 @@ def run(worker: bool, port: int, speed: float, partitions: int, keyed: bool,
 @workload_options
 @chaos_options
 def compare(sides: str, baseline_delay: float, json_out: Path | None, speed: float,
-            partitions: int, keyed: bool, worker_env: tuple[str, ...], **kw: Any) -> None:
+            partitions: int, keyed: bool, worker_env: tuple[str, ...], dialect: Dialect,
+            **kw: Any) -> None:
     """Same workload through the baseline and the worker; print a comparison table."""
     chosen = [s.strip() for s in sides.split(",") if s.strip()]
     unknown = set(chosen) - set(SIDES)
     if unknown or not chosen:
         raise click.BadParameter(f"unknown sides {sorted(unknown)}", param_hint="--sides")
+    if dialect.name != "generic" and "baseline" in chosen:  # it posts generic requests only
+        click.echo(f"note: no baseline with --platform {dialect.name}", err=True)
+        chosen = [s for s in chosen if s != "baseline"] or ["worker"]
     params = _params(kw)
-    options = _options(kw, speed, partitions, keyed, baseline_delay)
+    options = _options(kw, speed, partitions, keyed, dialect, baseline_delay)
     env = _worker_env(worker_env)
-    workload = generate(params)
+    workload = dialect.plan(params)
     click.echo(_describe(workload, speed))
     reports: list[SideReport] = []
     incomplete: list[str] = []

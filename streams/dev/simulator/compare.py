@@ -31,8 +31,10 @@ from streams.dev.kafka.config import find_free_port
 from streams.dev.simulator.baseline import Baseline, BaselineConfig
 from streams.dev.simulator.bridge import Bridge, KafkaPublisher
 from streams.dev.simulator.chaos import Chaos
+from streams.dev.simulator.dialects import Dialect
+from streams.dev.simulator.dialects import load as load_dialect
 from streams.dev.simulator.lifecycle import State
-from streams.dev.simulator.platform import TOKEN_PATH, AuthConfig, Platform
+from streams.dev.simulator.platform import AuthConfig, Platform
 from streams.dev.simulator.report import SideReport, judge
 from streams.dev.simulator.server import PlatformServer
 from streams.dev.simulator.workload import Workload
@@ -77,6 +79,7 @@ class SideContext:
     speed: float
     workdir: Path
     keyed: bool = True
+    dialect: Dialect = field(default_factory=load_dialect)
 
 
 class Consumer(Protocol):
@@ -103,6 +106,7 @@ class BaselineConsumer:
             client_id=ctx.auth.client_id,
             client_secret=ctx.auth.client_secret,
             delay=self.delay / ctx.speed,
+            dialect=ctx.dialect,
         ))
         await self.baseline.start()
 
@@ -122,7 +126,7 @@ class WorkerConsumer:
     def __init__(self, extra_env: Mapping[str, str] | None = None,
                  command: Sequence[str] | None = None, ready_timeout: float = 120.0,
                  echo: Echo | None = None) -> None:
-        self.extra_env = {**DEFAULT_WORKER_ENV, **(extra_env or {})}
+        self.extra_env = dict(extra_env or {})
         self.command = list(command or worker_command())
         self.ready_timeout = ready_timeout
         self.echo = echo
@@ -144,12 +148,10 @@ class WorkerConsumer:
             "WRAPUP_DEAD_LETTER_TOPIC": f"{app_id}.dead-letter",
             "WRAPUP_DATA_DIR": str(ctx.workdir / "worker-data"),
             "WRAPUP_POLICY_FILE": str(policy),
-            "WRAPUP_API_BASE_URL": ctx.api_base_url,
-            "WRAPUP_OAUTH_TOKEN_URL": TOKEN_PATH,
-            "WRAPUP_OAUTH_CLIENT_ID": ctx.auth.client_id,
-            "WRAPUP_OAUTH_CLIENT_SECRET": ctx.auth.client_secret,
             "WRAPUP_WEB_PORT": str(self.web_port),
         }
+        env.update(DEFAULT_WORKER_ENV)
+        env.update(ctx.dialect.worker_env(ctx.api_base_url, ctx.auth))
         env.update(self.extra_env)
         return env
 
@@ -212,6 +214,7 @@ class RunOptions:
     grace: float = 2.0  # real seconds to keep listening once everything in scope is wrapped
     port: int = 0
     echo: Echo | None = None
+    dialect: Dialect = field(default_factory=load_dialect)
 
 
 @dataclass
@@ -235,17 +238,19 @@ async def run_side(side: str, consumer: Consumer | None, workload: Workload,
                         seed=workload.params.seed)
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"wrapup-sim-{side}-") as tmp:
-        async with PlatformServer(platform, port=options.port) as server:
-            echo(f"[{side}] platform {server.base_url}, topic {topic}")
+        async with PlatformServer(platform, port=options.port,
+                                  dialect=options.dialect) as server:
+            echo(f"[{side}] platform {server.base_url} ({options.dialect.name}), topic {topic}")
             ctx = SideContext(bootstrap, topic, options.partitions, server.base_url, auth,
-                              workload, options.speed, Path(tmp), options.keyed)
+                              workload, options.speed, Path(tmp), options.keyed,
+                              options.dialect)
             if consumer is not None:
                 await consumer.start(ctx)
                 echo(f"[{side}] consumer ready after {time.monotonic() - began:.1f}s")
             publisher = KafkaPublisher(bootstrap, topic)
             await publisher.start()
             bridge = Bridge(platform, workload, publisher, speed=options.speed,
-                            keyed=options.keyed)
+                            keyed=options.keyed, dialect=options.dialect)
             try:
                 await bridge.start(lead=options.lead)
                 began = time.monotonic()

@@ -1,7 +1,8 @@
 """The simulator's ledger: every request it answered and every effective wrap-up.
 
-This is the ground truth the tests and benchmarks judge by: who set each interaction's
-code, when, in which state, and every POST that arrived after the interaction was
+This is the ground truth the tests and benchmarks judge by: who set each leg's code
+(the key is the interaction for a one-leg dialect, ``conversation/participant`` for a
+per-leg one), when, in which state, and every POST that arrived after the interaction was
 already wrapped. Records never hold credentials.
 """
 
@@ -52,13 +53,25 @@ class Ledger:
 
     def __init__(self) -> None:
         self.requests: list[RequestRecord] = []
+        self.wrapup_requests: set[int] = set()  # indices of requests to a wrap-up route
         self.wrapups: dict[str, WrapupRecord] = {}
         self.duplicate_wrapups: list[WrapupRecord] = []
 
-    def record_request(self, record: RequestRecord) -> int:
-        """Append a request; returns its index."""
+    def record_request(self, record: RequestRecord, *, wrapup: bool | None = None) -> int:
+        """Append a request; returns its index. ``wrapup``: it came to a route that sets
+        a wrap-up, whatever the dialect's method and path (the server says; None: the
+        generic dialect's rule, a POST to a path ending in ``/wrapup``)."""
         self.requests.append(record)
-        return len(self.requests) - 1
+        index = len(self.requests) - 1
+        if wrapup is None:
+            wrapup = record.method == "POST" and record.path.endswith("/wrapup")
+        if wrapup:
+            self.wrapup_requests.add(index)
+        return index
+
+    def is_wrapup(self, index: int) -> bool:
+        """True when request ``index`` came to a wrap-up route (answered or not)."""
+        return index in self.wrapup_requests
 
     def record_wrapup(self, record: WrapupRecord) -> bool:
         """Record an effective wrap-up; a second one for the same interaction is a bug in
@@ -78,12 +91,11 @@ class Ledger:
         return [r for r in self.requests if r.interaction_id == interaction_id]
 
     def posts(self, interaction_id: str | None = None) -> list[RequestRecord]:
-        """Wrap-up POSTs (all, or one interaction's), in arrival order."""
+        """Wrap-up requests (all, or one ledger key's), in arrival order."""
         return [
             r
-            for r in self.requests
-            if r.method == "POST"
-            and r.path.endswith("/wrapup")
+            for i, r in enumerate(self.requests)
+            if i in self.wrapup_requests
             and (interaction_id is None or r.interaction_id == interaction_id)
         ]
 

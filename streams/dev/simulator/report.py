@@ -1,5 +1,7 @@
 """Judging a side of the comparison from the platform's ledger, and the table of results.
 
+An "interaction" here is a ledger key: an agent leg in a per-leg dialect (Genesys).
+
 Pure: :func:`judge` scores one side, :func:`render` prints the sides next to each other.
 """
 
@@ -9,8 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from streams.dev.simulator.ledger import Ledger
-from streams.dev.simulator.platform import TOKEN_PATH
+from streams.dev.simulator.ledger import Ledger, RequestRecord
 from streams.dev.simulator.workload import Workload
 
 
@@ -39,10 +40,15 @@ class SideReport:
     latency_p99: float | None
     duplicate_effective: int
     wall_seconds: float = 0.0
+    wrapup_requests: int = 0  # every request to a wrap-up route (POST, or a dialect's PATCH)
 
     @property
     def calls_per_applied(self) -> float | None:
         return self.api_calls / self.applied_by_us if self.applied_by_us else None
+
+    @property
+    def wrapups_per_applied(self) -> float | None:
+        return self.wrapup_requests / self.applied_by_us if self.applied_by_us else None
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -54,6 +60,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def _api(r: RequestRecord) -> bool:
+    """A request to one of the dialect's API routes (they all name an interaction; the
+    token and discovery routes do not)."""
+    return r.interaction_id is not None
+
+
 def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
           baseline_delay: float = 2.5, wall_seconds: float = 0.0) -> SideReport:
     """Score one side from its ledger (latencies in simulated seconds)."""
@@ -62,8 +74,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     reasons = Counter(r.reason for r in posts)
     failures = Counter(
         r.reason for r in ledger.requests
-        if r.path.startswith("/api/") and r.reason not in ("applied", "ok", "not_ready",
-                                                           "already_wrapped")
+        if _api(r) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped",
+                                        "no_wrapup")
     )
     slow = sum(
         1 for r in posts
@@ -97,8 +109,8 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         not_ready_slow_transition=slow,
         already_wrapped_409=reasons["already_wrapped"],
         other_failures=dict(failures),
-        api_calls=sum(1 for r in ledger.requests if r.path.startswith("/api/")),
-        token_calls=sum(1 for r in ledger.requests if r.path == TOKEN_PATH),
+        api_calls=sum(1 for r in ledger.requests if _api(r)),
+        token_calls=sum(1 for r in ledger.requests if not _api(r)),  # token, discovery
         left_to_agent=by_in_scope["agent"],
         left_to_acw=by_in_scope["platform"],
         unwrapped=sum(1 for p in in_scope if ledger.wrapup(p.interaction_id) is None),
@@ -107,6 +119,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
         latency_p99=percentile(latencies, 99),
         duplicate_effective=len(ledger.duplicate_wrapups),
         wall_seconds=wall_seconds,
+        wrapup_requests=len(posts),
     )
 
 
@@ -129,6 +142,8 @@ def render(reports: Sequence[SideReport], *, title: str = "") -> str:
         ("API calls (+ token calls)", lambda r: f"{r.api_calls} (+{r.token_calls})"),
         ("API calls per applied wrap-up", lambda r: "-" if r.calls_per_applied is None
          else f"{r.calls_per_applied:.2f}"),
+        ("wrap-up requests per applied", lambda r: "-" if r.wrapups_per_applied is None
+         else f"{r.wrapups_per_applied:.2f}"),
         ("in scope, left to the agent", lambda r: str(r.left_to_agent)),
         ("in scope, left to ACW timeout", lambda r: str(r.left_to_acw)),
         ("in scope, not wrapped at the end", lambda r: str(r.unwrapped)),

@@ -1,6 +1,8 @@
 """The simulated contact-center API: an aiohttp app over a :class:`Platform` and its ledger.
 
-Routes (the platform's)::
+The platform's routes, bodies and error documents are a dialect's
+(:mod:`streams.dev.simulator.dialects`); the checks below are the same in every dialect.
+Routes (the generic dialect's)::
 
     POST /oauth/token                                      client-credentials grant
     GET  /api/v2/conversations/interactions/{id}           state and current wrap-up code
@@ -12,9 +14,10 @@ Admin routes (the simulator's, no auth, loopback only)::
     GET|POST /_sim/chaos   POST /_sim/expire-tokens   POST /_sim/interactions
 
 Wrap-up POST answers, in the order they are checked: 401 (missing, unknown or expired
-bearer), 429 (burst or rate limit, with ``Retry-After``), injected 5xx / timeout, 404
-(unknown interaction), 400 (malformed body, or a code not valid for the queue), 409 not
-ready (active, or ended but not yet wrapping-up), 409 already wrapped, 200 applied.
+bearer; the dialect's check), 429 (burst or rate limit, with ``Retry-After``), injected
+5xx / timeout, 404 (unknown interaction), 400 (malformed body, or a code not valid for the
+queue), 409 not ready (active, or ended but not yet wrapping-up), 409 already wrapped,
+200 applied (the two 409s: the dialect's ``conflict_status``).
 """
 
 from __future__ import annotations
@@ -31,40 +34,50 @@ import orjson
 from aiohttp import web
 
 from streams.dev.simulator.chaos import retry_after_header
+from streams.dev.simulator.dialects import Dialect
+from streams.dev.simulator.dialects import load as load_dialect
+from streams.dev.simulator.dialects.base import Refusal, Reply
 from streams.dev.simulator.ledger import RequestRecord
 from streams.dev.simulator.lifecycle import PostResult, State, Timeline
-from streams.dev.simulator.platform import (
-    ALREADY_WRAPPED_CODE,
-    ALREADY_WRAPPED_MESSAGE,
-    INTERACTION_PATH,
-    NOT_READY_CODE,
-    NOT_READY_MESSAGE,
-    TOKEN_PATH,
-    WRAPUP_PATH,
-    InteractionInfo,
-    Platform,
-)
-
-
-def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None
-           ) -> web.Response:
-    body = orjson.dumps({"message": message, "code": code, "status": status})
-    return web.Response(status=status, body=body, content_type="application/json",
-                        headers=headers)
+from streams.dev.simulator.platform import InteractionInfo, Platform
 
 
 def _json(doc: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(doc), content_type="application/json")
 
 
-class _Api:
-    """The request handlers; each one appends exactly one ledger record."""
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
 
-    def __init__(self, platform: Platform) -> None:
+
+class _Api:
+    """The request handlers; each one appends exactly one ledger record. What the routes
+    are and how their bodies look is the dialect's (:mod:`.dialects`)."""
+
+    def __init__(self, platform: Platform, dialect: Dialect) -> None:
         self.p = platform
+        self.d = dialect
+        self._wrapup_routes = {(r.method, r.path) for r in dialect.routes()
+                               if r.action == "wrapup"}
+
+    def _error(self, request: web.Request, status: int, message: str, code: str,
+               headers: dict[str, str] | None = None) -> web.Response:
+        extra = self.d.headers(_bearer(request), self.p.clock())
+        return web.Response(status=status, body=self.d.error_body(status, message, code),
+                            content_type="application/json",
+                            headers={**extra, **(headers or {})} or None)
+
+    def _reply(self, request: web.Request, reply: Reply) -> web.Response:
+        extra = self.d.headers(_bearer(request), self.p.clock())
+        return web.Response(status=reply.status, body=reply.body or None,
+                            content_type=reply.content_type if reply.body else None,
+                            headers=extra or None)
 
     def _record(self, request: web.Request, started: float, status: int, reason: str,
                 **extra: Any) -> int:
+        route = request.match_info.route.resource
+        pattern = route.canonical if route is not None else request.path
         return self.p.ledger.record_request(
             RequestRecord(
                 at=started,
@@ -74,7 +87,8 @@ class _Api:
                 reason=reason,
                 duration=max(0.0, self.p.clock() - started),
                 **extra,
-            )
+            ),
+            wrapup=(request.method, pattern) in self._wrapup_routes,
         )
 
     async def _gate(
@@ -88,25 +102,28 @@ class _Api:
         if delay > 0:
             await asyncio.sleep(delay)
         now = p.clock()
-        denied = p.check_token(request.headers.get("Authorization"), now)
+        denied = self.d.check_auth(p, request.headers.get("Authorization"), now)
         if denied is not None:
             self._record(request, started, 401, denied[0], interaction_id=interaction_id)
-            return _error(401, denied[1], denied[0].replace("_", "."))
+            return self._error(request, 401, denied[1], denied[0].replace("_", "."))
         if p._burst_429 > 0:
             p._burst_429 -= 1
             self._record(request, started, 429, "rate_limited", interaction_id=interaction_id)
-            return _error(429, "Rate limit exceeded.", "too.many.requests",
-                          {"Retry-After": retry_after_header(1.0, chaos.retry_after_seconds)})
+            return self._error(request, 429, "Rate limit exceeded.", "too.many.requests", {
+                "Retry-After": retry_after_header(1.0, chaos.retry_after_seconds)})
         wait = p._window.admit(now, chaos.rate_limit, chaos.rate_window_seconds)
+        if wait is None:
+            wait = self.d.admit(_bearer(request), now)
         if wait is not None:
             self._record(request, started, 429, "rate_limited", interaction_id=interaction_id)
-            return _error(429, "Rate limit exceeded.", "too.many.requests",
-                          {"Retry-After": retry_after_header(wait, chaos.retry_after_seconds)})
+            return self._error(request, 429, "Rate limit exceeded.", "too.many.requests", {
+                "Retry-After": retry_after_header(wait, chaos.retry_after_seconds)})
         if chaos.error_fraction and p._rng.random() < chaos.error_fraction:
             status = p._rng.choice(chaos.error_statuses)
             self._record(request, started, status, "injected_error",
                          interaction_id=interaction_id)
-            return _error(status, "Simulated server error.", f"server.error.{status}")
+            return self._error(request, status, "Simulated server error.",
+                               f"server.error.{status}")
         if chaos.timeout_fraction and p._rng.random() < chaos.timeout_fraction:
             return await self._time_out(request, started, interaction_id, "injected_timeout")
         return None
@@ -121,7 +138,7 @@ class _Api:
             return web.Response(status=499)
         self._record(request, started, 504, reason, interaction_id=interaction_id, **extra)
         await asyncio.sleep(chaos.hold_seconds)
-        return _error(504, "Simulated gateway timeout.", "gateway.timeout")
+        return self._error(request, 504, "Simulated gateway timeout.", "gateway.timeout")
 
     async def _admit(self, request: web.Request
                      ) -> tuple[float, str, web.StreamResponse | None]:
@@ -129,38 +146,42 @@ class _Api:
         (auth, rate limits, injected faults), then 404 for an unknown interaction. The
         refusal is None when the request may go on."""
         started = self.p.clock()
-        iid = request.match_info["id"]
+        iid = self.d.key(request.match_info)
         gated = await self._gate(request, started, iid)
         if gated is None and (iid not in self.p
                               or self.p.state(iid, self.p.clock()) is State.ABSENT):
             self._record(request, started, 404, "not_found", interaction_id=iid)
-            gated = _error(404, f"Interaction {iid} not found.", "not.found")
+            gated = self._error(request, 404, self.d.not_found_message(iid), "not.found")
         return started, iid, gated
 
     async def get_interaction(self, request: web.Request) -> web.StreamResponse:
         started, iid, refused = await self._admit(request)
         if refused is not None:
             return refused
-        doc = self.p.snapshot(iid, self.p.clock())
-        self._record(request, started, 200, "ok", interaction_id=iid, state=doc["state"])
-        return _json(doc)
+        reply = self.d.readback(self.p, iid, self.p.clock())
+        reason = "ok" if 200 <= reply.status < 300 else "no_wrapup"
+        self._record(request, started, reply.status, reason, interaction_id=iid,
+                     state=reply.state)
+        return self._reply(request, reply)
 
     async def post_wrapup(self, request: web.Request) -> web.StreamResponse:
         started, iid, refused = await self._admit(request)
         if refused is not None:
             return refused
         p = self.p
-        code_id, problem = _parse_body(await request.read())
-        if code_id is None:
-            self._record(request, started, 400, "bad_request", interaction_id=iid)
-            return _error(400, problem, "bad.request")
+        parsed = self.d.parse_wrapup(request.method, await request.read())
+        if isinstance(parsed, Refusal):
+            self._record(request, started, parsed.status, parsed.reason, interaction_id=iid)
+            return self._error(request, parsed.status, parsed.message, parsed.code)
+        code_id = parsed
         queue = p.info(iid).queue_id
         code = p._valid_codes[queue].get(code_id)
         if code is None:
             self._record(request, started, 400, "invalid_code", interaction_id=iid,
                          code_id=code_id)
-            return _error(400, f"Wrap-up code {code_id} is not valid for queue {queue}.",
-                          "bad.request.invalid.wrapup.code")
+            return self._error(request, 400,
+                               f"Wrap-up code {code_id} is not valid for queue {queue}.",
+                               "bad.request.invalid.wrapup.code")
         now = p.clock()
         state = p.state(iid, now)
         lost = (
@@ -169,19 +190,20 @@ class _Api:
         )
         result = p.post_wrapup(iid, code, now)
         if result is PostResult.NOT_READY:
-            self._record(request, started, 409, "not_ready", interaction_id=iid,
-                         code_id=code_id, state=state.value)
-            return _error(409, NOT_READY_MESSAGE, NOT_READY_CODE)
+            self._record(request, started, self.d.conflict_status, "not_ready",
+                         interaction_id=iid, code_id=code_id, state=state.value)
+            return self._error(request, self.d.conflict_status, *self.d.not_ready())
         if result is PostResult.ALREADY_WRAPPED:
-            self._record(request, started, 409, "already_wrapped", interaction_id=iid,
-                         code_id=code_id, state=State.WRAPPED.value)
-            return _error(409, ALREADY_WRAPPED_MESSAGE, ALREADY_WRAPPED_CODE)
+            self._record(request, started, self.d.conflict_status, "already_wrapped",
+                         interaction_id=iid, code_id=code_id, state=State.WRAPPED.value)
+            return self._error(request, self.d.conflict_status, *self.d.already_wrapped())
         if lost:
             return await self._time_out(request, started, iid, "applied", code_id=code_id,
                                         state=state.value)
-        self._record(request, started, 200, "applied", interaction_id=iid, code_id=code_id,
-                     state=state.value)
-        return _json(p.snapshot(iid, now))
+        reply = self.d.applied(p, iid, now)
+        self._record(request, started, reply.status, "applied", interaction_id=iid,
+                     code_id=code_id, state=state.value)
+        return self._reply(request, reply)
 
     async def token(self, request: web.Request) -> web.StreamResponse:
         started = self.p.clock()
@@ -191,10 +213,12 @@ class _Api:
         basic = _basic_auth(request)
         if basic is not None:
             client_id, secret = basic
-        if form.get("grant_type") != "client_credentials":
-            self._record(request, started, 400, "unsupported_grant_type")
-            return _json({"error": "unsupported_grant_type"}, 400)
         auth = self.p.auth
+        refused = self.d.grant_refusal({k: v for k, v in form.items() if isinstance(v, str)},
+                                       auth)
+        if refused is not None:
+            self._record(request, started, refused[0], refused[1])
+            return _json({"error": refused[1]}, refused[0])
         if not (
             isinstance(client_id, str)
             and isinstance(secret, str)
@@ -205,7 +229,15 @@ class _Api:
             return _json({"error": "invalid_client"}, 401)
         token, ttl = self.p.issue_token()
         self._record(request, started, 200, "token_issued", client_id=auth.client_id)
-        return _json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl)})
+        return _json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl),
+                      **self.d.token_fields()})
+
+    async def discovery(self, request: web.Request) -> web.StreamResponse:
+        """The dialect's discovery document (no auth: clients read it before a token)."""
+        started = self.p.clock()
+        reply = self.d.discovery(f"{request.scheme}://{request.host}", request.query)
+        self._record(request, started, reply.status, "discovery")
+        return self._reply(request, reply)
 
 
 def _basic_auth(request: web.Request) -> tuple[str, str] | None:
@@ -218,18 +250,6 @@ def _basic_auth(request: web.Request) -> tuple[str, str] | None:
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None
-
-
-def _parse_body(raw: bytes) -> tuple[str | None, str]:
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None, "The request body is not valid JSON."
-    code = doc.get("wrapupCode") if isinstance(doc, dict) else None
-    code_id = code.get("id") if isinstance(code, dict) else None
-    if not isinstance(code_id, str) or not code_id:
-        return None, "wrapupCode.id is required."
-    return code_id, ""
 
 
 class _Admin:
@@ -313,13 +333,17 @@ def _adhoc(p: Platform, doc: dict[str, Any], now: float) -> tuple[InteractionInf
     )
 
 
-def build_app(platform: Platform) -> web.Application:
+def build_app(platform: Platform, dialect: Dialect | None = None) -> web.Application:
+    """The platform's routes (the dialect's) and the admin routes."""
+    dialect = dialect or load_dialect()
     app = web.Application()
-    api, admin = _Api(platform), _Admin(platform)
+    api, admin = _Api(platform, dialect), _Admin(platform)
+    actions = {"token": api.token, "readback": api.get_interaction, "wrapup": api.post_wrapup,
+               "discovery": api.discovery}
     routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [
-        ("POST", TOKEN_PATH, api.token),
-        ("GET", INTERACTION_PATH, api.get_interaction),
-        ("POST", WRAPUP_PATH, api.post_wrapup),
+        (r.method, r.path, actions[r.action]) for r in dialect.routes()
+    ]
+    routes += [
         ("GET", "/_sim/ledger", admin.ledger),
         ("GET", "/_sim/summary", admin.summary),
         ("GET", "/_sim/interactions", admin.interactions),
@@ -337,8 +361,10 @@ def build_app(platform: Platform) -> web.Application:
 class PlatformServer:
     """Serves a :class:`Platform` on a loopback port (0: pick a free one)."""
 
-    def __init__(self, platform: Platform, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, platform: Platform, host: str = "127.0.0.1", port: int = 0,
+                 dialect: Dialect | None = None) -> None:
         self.platform = platform
+        self.dialect = dialect or load_dialect()
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -352,7 +378,7 @@ class PlatformServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(build_app(self.platform), access_log=None,
+        self._runner = web.AppRunner(build_app(self.platform, self.dialect), access_log=None,
                                      shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.SockSite(self._runner, sock)

@@ -29,8 +29,24 @@ class EventFault:
 
 
 @dataclass(frozen=True, slots=True)
+class LegPlan:
+    """Where a leg sits in its conversation, for a per-leg dialect (Genesys): the planned
+    entry's ``interaction_id`` is then the leg key ``conversation/participant``."""
+
+    conversation_id: str
+    participant_id: str
+    communication_id: str
+    media: str = "calls"
+    customer_id: str = ""
+    siblings: tuple[str, ...] = ()  # the conversation's leg keys in order (this one too)
+    silent: tuple[tuple[str, str, str], ...] = ()  # (participant, user, queue): agent
+    # participants that need no wrap-up (shown in the payloads, never registered)
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedInteraction:
-    """One interaction of the plan (times in simulation seconds from the start)."""
+    """One interaction of the plan (times in simulation seconds from the start); for a
+    per-leg dialect, one leg (``leg`` set)."""
 
     interaction_id: str
     agent_id: str
@@ -46,6 +62,7 @@ class PlannedInteraction:
     ended_event: EventFault
     wrapping_up_event: EventFault
     wrapped_event: EventFault
+    leg: LegPlan | None = None
 
     @property
     def in_scope(self) -> bool:
@@ -149,7 +166,7 @@ def generate(params: WorkloadParams, scenario: Scenario | None = None) -> Worklo
         picks = rng.random() < params.agent_pick_probability
         pick_after = params.agent_pick_delay.sample(rng)
         agent_code = rng.choice(queue.agent_codes)
-        events = [_fault(rng, params) for _ in range(3)]
+        events = [sample_fault(rng, params) for _ in range(3)]
         if rng.random() < params.reorder_fraction:
             # Hold ``ended`` back until after ``wrapping-up`` has been published.
             late = transition + events[1].delay + max(0.05, events[0].delay)
@@ -175,7 +192,8 @@ def generate(params: WorkloadParams, scenario: Scenario | None = None) -> Worklo
     return Workload(params, scenario, tuple(planned))
 
 
-def _fault(rng: random.Random, params: WorkloadParams) -> EventFault:
+def sample_fault(rng: random.Random, params: WorkloadParams) -> EventFault:
+    """How the bridge delivers one event, drawn from ``params``."""
     delay = params.bridge_delay.sample(rng)
     duplicates = 1 if rng.random() < params.duplicate_fraction else 0
     lost = rng.random() < params.lost_fraction

@@ -51,3 +51,17 @@ async def test_the_worker_collects_no_not_ready_409s(kafka_bootstrap: str) -> No
     assert report.max_applied_per_interaction == 1
     assert report.left_to_acw == report.left_to_agent == report.unwrapped == 0
     assert any(p.transition > 2.5 for p in workload.in_scope())
+
+
+def test_api_calls_are_counted_on_any_dialects_routes() -> None:
+    workload = generate(WorkloadParams(interactions=1, seed=4))
+    (a,) = workload.interactions
+    ledger = Ledger()
+    task = f"/v1/Workspaces/WS{'5a' * 16}/Tasks/{a.interaction_id}"
+    for method, status, reason in (("POST", 503, "injected_error"), ("POST", 200, "applied"),
+                                   ("GET", 200, "ok")):
+        ledger.record_request(RequestRecord(1.0, method, task, status, reason,
+                                            a.interaction_id))
+    report = judge("t", workload, ledger, speed=1.0, baseline_delay=0.0)
+    assert (report.api_calls, report.token_calls) == (3, 0)
+    assert report.other_failures == {"injected_error": 1}
