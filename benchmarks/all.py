@@ -53,8 +53,8 @@ class Plan:
     rocksdb: int
 
 
-FULL = Plan(held=40_000, recovery=[100_000, 1_000_000],
-            rates=[(1, 60), (10, 30), (200, 20)], events=200_000, sim_rate=500,
+FULL = Plan(held=30_000, recovery=[100_000, 1_000_000],
+            rates=[(1, 60), (10, 30), (200, 20)], events=100_000, sim_rate=500,
             sim_seconds=60, rocksdb=20_000)
 QUICK = Plan(held=20_000, recovery=[100_000], rates=[(1, 15), (10, 10), (200, 10)],
              events=60_000, sim_rate=500, sim_seconds=20, rocksdb=0)
@@ -92,7 +92,8 @@ def memory_rows(bootstrap: str, work: Path, trace: Trace, plan: Plan) -> list[Ro
 def recovery_rows(bootstrap: str, work: Path, trace: Trace, plan: Plan) -> list[Row]:
     rows = []
     for r in measures.recovery(bootstrap, work, trace, plan.recovery):
-        rows.append(Row(f"recovery rate, {r.n:,} states (ready {r.seconds:.1f} s, empty "
+        rows.append(Row(f"recovery rate, {r.n:,} states (read {r.read_seconds:.1f} s + index "
+                        f"{r.index_seconds:.1f} s; ready {r.seconds:.1f} s, empty "
                         f"{r.empty_seconds:.1f} s)", "~3,900 states/s",
                         ">= 33,000 states/s", f"{r.rate:,.0f} states/s", r.rate >= 33_000))
         rows.append(Row(f"RSS per interaction after recovering {r.n:,}", "~1.8 KB", "<= 500 B",

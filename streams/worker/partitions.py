@@ -8,12 +8,16 @@ Rebuilt from the table after each assignment, in one pass for every partition.
 from __future__ import annotations
 
 import gc
+import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 
 from streams.join import InteractionState, Status
 from streams.schedule import ExpiryIndex
 from streams.worker.table import scan
+
+log = logging.getLogger("wrapup.worker")
 
 
 class PartitionBook:
@@ -30,6 +34,7 @@ class PartitionBook:
         was read) in one pass over the table's ``items``."""
         if self.index.is_built(partition):
             return
+        began = time.monotonic()
         self._mine.add(partition)
         todo = {p for p in self._mine if not self.index.is_built(p)}
         for p, found in scan(items, todo).items():
@@ -39,6 +44,9 @@ class PartitionBook:
         # What the table holds now lives for hours: keep the cyclic GC from walking it.
         gc.collect()
         gc.freeze()
+        log.info("partitions indexed", extra={"partitions": sorted(todo),
+                                              "entries": len(self.index),
+                                              "seconds": round(time.monotonic() - began, 3)})
 
     def take_inherited(self, partition: int) -> list[bytes] | None:
         """The partition's inherited open deliveries, once (None: already taken)."""
