@@ -134,7 +134,7 @@ def sim_rows(bootstrap: str, plan: Plan) -> list[Row]:
     params = WorkloadParams(interactions=n, rate=plan.sim_rate, agents=max(50, n // 20),
                             bridge_delay=fixed(0.0))
     consumer = WorkerConsumer({"WRAPUP_API_RATE_LIMIT": "5000", "WRAPUP_LOG_LEVEL": "WARNING",
-                               "WRAPUP_TICK_INTERVAL_SECONDS": "1",
+                               "WRAPUP_TICK_INTERVAL_SECONDS": "5",
                                "WRAPUP_MAX_IN_FLIGHT": "256"})
     run = asyncio.run(run_side("worker", consumer, generate(params), bootstrap,
                                RunOptions(extra_timeout=120.0)))
