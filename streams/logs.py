@@ -30,12 +30,17 @@ _STANDARD_ATTRS = frozenset(
 ) | {"message", "asctime", "taskName"}
 _SECRET_KEY = re.compile(r"secret|token|password|passwd|authorization|api[_-]?key|cookie", re.I)
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# AWS: a session token in a canonical request or a header dump, a SigV4 signature.
+_AWS = re.compile(r"(?i)\b(x-amz-security-token[:=]\s*|signature=)[A-Za-z0-9._~+/=%-]+")
+# botocore logs canonical requests (signed header values: the session token) at DEBUG.
+QUIETED = {"botocore": "INFO"}
 
 OUTCOME_LOGGER = "wrapup.outcome"
 
 
 def _redact_text(text: str) -> str:
-    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _AWS.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
 def _redact(key: str, value: Any) -> Any:
@@ -94,7 +99,13 @@ def dict_config(level: str = "INFO", stream: str = "ext://sys.stderr") -> dict[s
             "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": stream}
         },
         "root": {"level": name, "handlers": ["json"]},
+        "loggers": {logger: {"level": _at_least(name, floor)}
+                    for logger, floor in QUIETED.items()},
     }
+
+
+def _at_least(name: str, floor: str) -> str:
+    return name if LEVELS.index(name) >= LEVELS.index(floor) else floor
 
 
 def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> None:
@@ -110,6 +121,8 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> Non
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(name)
+    for logger, floor in QUIETED.items():
+        logging.getLogger(logger).setLevel(_at_least(name, floor))
 
 
 def _level_for(outcome: Outcome) -> int:

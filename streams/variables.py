@@ -84,8 +84,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WRAPUP_POLICY_JSON", None, "the policy JSON itself (instead of a file)"),
     Variable("WRAPUP_PLATFORM", "generic",
              "the contact-center platform's dialect (events and API): generic (the "
-             "simulator's own), genesys, twilio or cxone (NICE CXone); see the README's "
-             "Platforms section"),
+             "simulator's own), genesys, twilio, cxone (NICE CXone) or connect (Amazon "
+             "Connect); see the README's Platforms section"),
     # genesys
     Variable("WRAPUP_GENESYS_REGION", None,
              "Genesys Cloud region: the host suffix (mypurecloud.com, mypurecloud.ie, "
@@ -143,6 +143,20 @@ VARIABLES: tuple[Variable, ...] = (
              "token response's id_token"),
     Variable("WRAPUP_CXONE_NOTES", None,
              "primaryDispositionNotes sent with every disposition (default: none)"),
+    # connect
+    Variable("WRAPUP_CONNECT_INSTANCE_ID", None,
+             "Amazon Connect instance ID (a UUID, the end of the instance ARN); required "
+             "with WRAPUP_PLATFORM=connect"),
+    Variable("WRAPUP_CONNECT_REGION", None,
+             "AWS Region of the Connect instance (e.g. us-east-1); required with connect"),
+    Variable("WRAPUP_CONNECT_ENDPOINT_URL", None,
+             "Connect API endpoint override; default https://connect.{region}.amazonaws.com "
+             "(the simulator's URL in development)"),
+    Variable("WRAPUP_CONNECT_ATTRIBUTE", "wrapupCode",
+             "user-defined contact attribute the wrap-up code ID is written to (letters, "
+             "digits, '-', '_'); one already set by someone else is never overwritten"),
+    Variable("WRAPUP_CONNECT_LABEL_ATTRIBUTE", None,
+             "optional second attribute the code's label is written to"),
     Variable("WRAPUP_API_BASE_URL", "http://127.0.0.1:8080",
              "base URL of the contact-center API"),
     Variable("WRAPUP_API_WRAPUP_PATH",

@@ -79,6 +79,31 @@ def test_secrets_are_redacted(stream: io.StringIO) -> None:
     assert doc["msg"] == f"sent Authorization: Bearer {REDACTED}"
 
 
+def test_aws_session_tokens_and_signatures_are_redacted(stream: io.StringIO) -> None:
+    logging.getLogger("wrapup.test").warning(
+        "CanonicalRequest:\nPOST\n/contact/attributes\n\nhost:connect.x\n"
+        "x-amz-security-token:IQoJb3JpZ2luX2VjE+abc/def==\n; Authorization: AWS4-HMAC-SHA256 "
+        "Credential=ASIA/20261202/us-east-1/connect/aws4_request, SignedHeaders=host, "
+        "Signature=" + "ab" * 32)
+    [doc] = lines(stream)
+    assert "IQoJb3JpZ2luX2VjE" not in doc["msg"] and "ab" * 32 not in doc["msg"]
+    assert f"x-amz-security-token:{REDACTED}" in doc["msg"]
+
+
+def test_botocore_never_logs_below_info_whatever_the_level() -> None:
+    """botocore's DEBUG lines hold canonical requests: the session token's value."""
+    saved = logging.getLogger().handlers[:], logging.getLogger().level
+    try:
+        configure_logging("DEBUG", stream=io.StringIO())
+        assert logging.getLogger("botocore.auth").getEffectiveLevel() == logging.INFO
+        assert dict_config("DEBUG")["loggers"]["botocore"]["level"] == "INFO"
+        assert dict_config("ERROR")["loggers"]["botocore"]["level"] == "ERROR"
+    finally:
+        logging.getLogger().handlers[:] = saved[0]
+        logging.getLogger().setLevel(saved[1])
+        logging.getLogger("botocore").setLevel(logging.NOTSET)
+
+
 def test_log_outcome_one_line_per_outcome_with_the_interaction_id(stream: io.StringIO) -> None:
     applied = DeliveryReport("ia-1", Outcome.APPLIED, "ok", attempts=2, code_id="c1",
                              decided_at=100.0, first_attempt_at=100.004, finished_at=100.25,

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import httpx
 
 from streams.delivery.auth import TokenError
-from streams.delivery.pacing import CONTEXT, Pacing, RequestCancelled, RequestContext
+from streams.delivery.pacing import (
+    CONTEXT,
+    Pacing,
+    RequestCancelled,
+    RequestContext,
+    RequestDeferred,
+)
 from streams.delivery.ratelimit import RateLimiter
 from streams.platforms.base import ApiAuth, ApiRequest
 
@@ -29,7 +35,8 @@ class Exchange:
     """The result of one request: a response, or an error label (never both)."""
 
     response: httpx.Response | None = None
-    error: str | None = None  # timeout, connect_error, transport_error, token_*, cancelled
+    error: str | None = None  # timeout, connect_error, transport_error, token_*, cancelled,
+    # deferred
     retryable: bool = True
     sent: int = 1  # requests actually issued (0: stopped before sending; 2: re-sent after 401)
 
@@ -92,9 +99,13 @@ class ApiClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         cancelled: asyncio.Event | None = None,
+        max_wait: float | None = None,
+        booked_at: float | None = None,
     ) -> Exchange:
-        """Send one request; ``endpoint`` labels its metrics (wrapup, interaction)."""
-        ctx = RequestContext(endpoint, cancelled)
+        """Send one request; ``endpoint`` labels its metrics (wrapup, interaction).
+        ``max_wait``: not sent (error ``deferred``) if the limiter would hold it longer;
+        ``booked_at``: the limiter slot booked for it earlier (:meth:`RateLimiter.book`)."""
+        ctx = RequestContext(endpoint, cancelled, max_wait=max_wait, booked_at=booked_at)
         request = self.client.build_request(
             method, path, content=content, headers=headers, extensions={CONTEXT: ctx}
         )
@@ -103,6 +114,8 @@ class ApiClient:
             response = await self.client.send(request, auth=self.auth)
         except RequestCancelled:
             return Exchange(error="cancelled", retryable=False, sent=ctx.sent)
+        except RequestDeferred:
+            return Exchange(error="deferred", sent=ctx.sent)
         except TokenError as exc:
             label = "token_unavailable" if exc.retryable else "token_rejected"
             return Exchange(error=label, retryable=exc.retryable, sent=ctx.sent)
@@ -114,12 +127,13 @@ class ApiClient:
         return Exchange(response=response, sent=ctx.sent)
 
     async def request(
-        self, request: ApiRequest, *, cancelled: asyncio.Event | None = None
+        self, request: ApiRequest, *, cancelled: asyncio.Event | None = None,
+        max_wait: float | None = None, booked_at: float | None = None,
     ) -> Exchange:
         """Send a request the platform seam built (see :meth:`send`)."""
         return await self.send(request.endpoint, request.method, request.path,
                                content=request.content, headers=dict(request.headers),
-                               cancelled=cancelled)
+                               cancelled=cancelled, max_wait=max_wait, booked_at=booked_at)
 
 
 def _transport_error(exc: httpx.TransportError) -> str:

@@ -19,14 +19,16 @@ loop acts on it:
 Read-backs all go through one path, :meth:`Dispatcher._read_back`, whose table of
 answers is :mod:`.readback`'s. What the readings mean to each caller:
 
-* before a resumed POST (``readback_first``), and before every POST attempt when the
-  platform may overwrite a wrap-up (``read_before_post``): a code on it is final; none: POST;
+* before a resumed POST (``readback_first``): a code on it is final; none: POST;
   ``NOT_FOUND``: failed; ``REFUSED``: POST (its own answer decides); ``RETRY``: up to
   ``READBACK_TRIES`` read-backs with backoff (or the server's delay), then POST — a
   wrapped leg refuses the POST, so that is safe.
 * after an already-wrapped / unclear POST answer: a code is final; none: retry the
   POST as not ready; ``NOT_FOUND`` / ``REFUSED``: failed; ``RETRY``: retry the POST.
 * before giving up: only a code on it changes the report.
+* before every POST when the platform's write may overwrite a wrap-up already set
+  (``reads_before_write``: CXone, Connect): as after a conflict, but no code means POST now
+  (its limiter slot booked with the read's; a re-send waits at most ``GUARD_WINDOW``).
 
 Retries use exponential backoff with full jitter and stop at ``api_max_attempts`` or at
 the job's deadline (a retry that would start after it is not made), but the first attempt
@@ -65,7 +67,9 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE = 0.5  # seconds: first retry waits up to this
 BACKOFF_CAP = 15.0  # seconds: no single backoff wait is longer
 READBACK_TRIES = 4  # GETs before a resumed delivery gives up reading back and POSTs
-_TRANSPORT_REASONS = {"timeout": "timeout", "connect_error": "connection"}
+GUARD_WINDOW = 0.25  # seconds a guarded write may wait for the limiter after its read
+_TRANSPORT_REASONS = {"timeout": "timeout", "connect_error": "connection",
+                      "deferred": "rate_limited"}
 
 
 class ApiError(Exception):
@@ -113,12 +117,11 @@ class Dispatcher:
         backoff_base: float = BACKOFF_BASE,
         backoff_cap: float = BACKOFF_CAP,
         source: str = "worker",
-        read_before_post: bool = False,
     ) -> None:
         self.api = api
-        self.read_before_post = read_before_post  # the platform may overwrite a wrap-up
         self.platform = platform
         self.templates = _ReadbackPaths(platform)
+        self._guard = platforms.reads_before_write(platform)
         self.max_attempts = max(1, max_attempts)
         self.source = source
         self._clock = clock
@@ -165,7 +168,6 @@ class Dispatcher:
             monotonic=monotonic,
             sleep=sleep,
             source=source,
-            read_before_post=platform.read_before_post,
             **kwargs,
         )
 
@@ -213,11 +215,11 @@ class Dispatcher:
 
     async def _deliver(self, run: _Run) -> DeliveryReport:
         job = run.job
+        if job.readback_first and not self._guard:  # the guard reads before every POST
+            report = await self._readback_first(run)
+            if report is not None:
+                return report
         while True:
-            if (job.readback_first and run.tries == 0) or self.read_before_post:
-                report = await self._readback_first(run)
-                if report is not None:
-                    return report
             if _is_set(job.cancelled):
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
             run.tries += 1
@@ -237,7 +239,15 @@ class Dispatcher:
     async def _attempt(self, run: _Run) -> DeliveryReport | _Retry:
         """One POST and, if its answer says so, one read-back: a final report or a retry."""
         job = run.job
-        exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run)
+        booked = None
+        if self._guard:  # the write's slot first: it follows its read without queueing
+            booked = self.api.limiter.book()
+            guarded = await self._read_and_decide(run)
+            if guarded is not None:
+                return guarded
+        exchange = await self._send(self.platform.wrapup_request(job.leg, job.code), run,
+                                    max_wait=GUARD_WINDOW if self._guard else None,
+                                    booked_at=booked)
         if exchange.response is None:
             if exchange.error == "cancelled":
                 return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
@@ -267,18 +277,23 @@ class Dispatcher:
         self, run: _Run, conflict: Conflict | None
     ) -> DeliveryReport | _Retry:
         """After an answer that may mean "already wrapped": read back and decide."""
+        decided = await self._read_and_decide(run)
+        if decided is not None:
+            return decided
+        if conflict is Conflict.ALREADY_WRAPPED:
+            log.warning("%s: 409 says wrapped but read-back shows no code", run.job.key,
+                        extra=run.job.log_extra)
+        return _Retry("not_ready")
+
+    async def _read_and_decide(self, run: _Run) -> DeliveryReport | _Retry | None:
+        """Read back: a final report (a code on it, or a definite refusal), a retry (no
+        answer yet), or None (no code on it: a POST may go)."""
         found = await self._read_back(run.job.leg, run)
         if found.reading is Reading.CANCELLED:
             return self._report(run, Outcome.SKIPPED, "cancelled_wrapped")
         if found.reading is Reading.SEEN:
             assert found.view is not None
-            report = self._verdict(run, found.view)
-            if report is not None:
-                return report
-            if conflict is Conflict.ALREADY_WRAPPED:
-                log.warning("%s: 409 says wrapped but read-back shows no code (state %s)",
-                            run.job.key, found.view.state, extra=run.job.log_extra)
-            return _Retry("not_ready")
+            return self._verdict(run, found.view)
         if found.reading is Reading.RETRY:
             if found.reason == "rate_limited":
                 return _Retry("rate_limited", found.delay)
@@ -346,12 +361,15 @@ class Dispatcher:
             return self._report(run, Outcome.SKIPPED, "wrapped_without_code")
         return None
 
-    async def _send(self, request: ApiRequest, run: _Run | None) -> Exchange:
+    async def _send(self, request: ApiRequest, run: _Run | None,
+                    max_wait: float | None = None, booked_at: float | None = None
+                    ) -> Exchange:
         if run is None:
             return await self.api.request(request)
         if run.first_attempt_at is None:
             run.first_attempt_at = self._clock()
-        exchange = await self.api.request(request, cancelled=run.job.cancelled)
+        exchange = await self.api.request(request, cancelled=run.job.cancelled,
+                                          max_wait=max_wait, booked_at=booked_at)
         if exchange.response is not None:
             run.last_status = exchange.response.status_code
         if request.endpoint == "wrapup":

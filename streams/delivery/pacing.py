@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from streams import metrics
-from streams.delivery.ratelimit import RateLimiter
+from streams.delivery.ratelimit import RateLimiter, Reservation
 from streams.delivery.telemetry import record_request
 from streams.delivery.waits import Sleep, wait
 
@@ -32,6 +32,10 @@ class RequestCancelled(Exception):
     """The delivery was cancelled while its request waited for the rate limiter."""
 
 
+class RequestDeferred(Exception):
+    """The request would wait for the limiter longer than its ``max_wait``: not sent."""
+
+
 @dataclass(slots=True)
 class RequestContext:
     """One logical API request: its metric label, cancel event and sends so far."""
@@ -40,6 +44,8 @@ class RequestContext:
     cancelled: asyncio.Event | None = None
     sent: int = 0  # requests that went out (2: re-sent after a 401)
     started: float | None = None  # perf_counter of the send in flight, if any
+    max_wait: float | None = None  # longest limiter wait allowed (a guarded write), else any
+    booked_at: float | None = None  # a slot booked earlier (monotonic): used, not reserved
 
     def failed(self, status: str) -> None:
         """Count the send in flight as ended without a response (timeout, connect_error)."""
@@ -63,7 +69,13 @@ class Pacing:
         ctx = request.extensions.get(CONTEXT)
         if not isinstance(ctx, RequestContext):
             return
-        reservation = self.limiter.reserve()
+        if ctx.booked_at is not None:  # booked with the read before it (a guarded write)
+            reservation = Reservation(self.limiter.until(ctx.booked_at), "client")
+            ctx.booked_at = None  # a re-send after a 401 books anew
+        else:
+            reservation = self.limiter.reserve()
+            if ctx.max_wait is not None and reservation.delay > ctx.max_wait:
+                raise RequestDeferred  # the slot goes unused: harmless
         if reservation.delay > 0:
             metrics.RATE_LIMIT_WAITS.labels(source=reservation.source).inc()
             metrics.RATE_LIMIT_WAIT_SECONDS.labels(source=reservation.source).inc(

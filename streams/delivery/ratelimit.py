@@ -59,6 +59,15 @@ class RateLimiter:
         self._tat = max(self._tat, start) + self._interval
         return Reservation(start - now, "server" if start > bucket_at else "client")
 
+    def book(self) -> float:
+        """Book one slot now for a request sent later; returns its time (monotonic)."""
+        now = self._clock()
+        return now + self.reserve().delay
+
+    def until(self, at: float) -> float:
+        """Seconds from now until ``at`` (monotonic), never negative."""
+        return max(0.0, at - self._clock())
+
     def pause_until(self, when: float) -> None:
         """Hold every request until ``when`` (monotonic clock), e.g. after a 429."""
         self._paused_until = max(self._paused_until, when)

@@ -30,11 +30,13 @@ from streams.platforms.base import (
     RawValue,
     Verdict,
     WrapupView,
+    reads_before_write,
 )
 
 __all__ = [
     "PLATFORMS", "Answer", "ApiAuth", "ApiRequest", "ApiSide", "Conflict", "Decoded",
     "EventsSide", "Leg", "Platform", "RawValue", "Verdict", "WrapupView", "load",
+    "reads_before_write",
 ]
 
 PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes it
@@ -42,6 +44,7 @@ PLATFORMS: dict[str, str] = {  # name -> the package whose build(settings) makes
     "genesys": "streams.platforms.genesys",
     "twilio": "streams.platforms.twilio",
     "cxone": "streams.platforms.cxone",
+    "connect": "streams.platforms.connect",
 }
 DEFAULT = "generic"
 

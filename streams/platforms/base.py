@@ -153,6 +153,15 @@ class ApiSide(Protocol):
         ...
 
 
+def reads_before_write(api: ApiSide) -> bool:
+    """True for a platform whose wrap-up write may overwrite one already set (Amazon
+    Connect's attributes; CXone's dispositions, not known to refuse a second): its side
+    sets ``read_before_write = True``, and the dispatcher reads back before every write so
+    that a wrap-up someone else set is never replaced. An optional capability: sides
+    without the attribute are read back only as usual."""
+    return getattr(api, "read_before_write", False) is True
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
     """One platform dialect: its name and its two sides."""
@@ -160,6 +169,3 @@ class Platform:
     name: str
     events: EventsSide
     api: ApiSide
-    # The platform may overwrite a wrap-up already set (it does not refuse a second POST):
-    # the dispatcher reads back before every POST, not only before a resumed one.
-    read_before_post: bool = False

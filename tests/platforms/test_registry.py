@@ -26,6 +26,8 @@ REQUIRED: dict[str, dict[str, str]] = {
               '{"rules": [{"queue": "q", "code": {"id": "1", "label": "l"}}]}',
               "WRAPUP_CXONE_CLIENT_ID": "c", "WRAPUP_CXONE_CLIENT_SECRET": "s",
               "WRAPUP_CXONE_ACCESS_KEY_ID": "k", "WRAPUP_CXONE_ACCESS_KEY_SECRET": "ks"},
+    "connect": {"WRAPUP_CONNECT_INSTANCE_ID": "12345678-1234-1234-1234-123456789012",
+                "WRAPUP_CONNECT_REGION": "us-east-1"},
 }
 
 

@@ -307,7 +307,7 @@ def compare(sides: str, baseline_delay: float, json_out: Path | None, speed: flo
     unknown = set(chosen) - set(SIDES)
     if unknown or not chosen:
         raise click.BadParameter(f"unknown sides {sorted(unknown)}", param_hint="--sides")
-    if dialect.name != "generic" and "baseline" in chosen:  # it posts generic requests only
+    if not dialect.has_baseline and "baseline" in chosen:  # it has no baseline hooks
         click.echo(f"note: no baseline with --platform {dialect.name}", err=True)
         chosen = [s for s in chosen if s != "baseline"] or ["worker"]
     params = _params(kw)

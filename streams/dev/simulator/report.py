@@ -75,7 +75,7 @@ def judge(side: str, workload: Workload, ledger: Ledger, *, speed: float = 1.0,
     failures = Counter(
         r.reason for r in ledger.requests
         if _api(r) and r.reason not in ("applied", "ok", "not_ready", "already_wrapped",
-                                        "no_wrapup")
+                                        "no_wrapup", "credentials_issued")
     )
     slow = sum(
         1 for r in posts

@@ -92,7 +92,7 @@ class _Api:
         )
 
     async def _gate(
-        self, request: web.Request, started: float, interaction_id: str
+        self, request: web.Request, started: float, interaction_id: str, body: bytes
     ) -> web.StreamResponse | None:
         """Latency, auth, rate limits and injected failures common to every API route."""
         p, chaos = self.p, self.p.chaos
@@ -102,10 +102,12 @@ class _Api:
         if delay > 0:
             await asyncio.sleep(delay)
         now = p.clock()
-        denied = self.d.check_auth(p, request.headers.get("Authorization"), now)
+        denied = self.d.authorize(p, request.method, request.path_qs, request.headers, body,
+                                  now)
         if denied is not None:
-            self._record(request, started, 401, denied[0], interaction_id=interaction_id)
-            return self._error(request, 401, denied[1], denied[0].replace("_", "."))
+            self._record(request, started, denied.status, denied.reason,
+                         interaction_id=interaction_id)
+            return self._error(request, denied.status, denied.message, denied.code)
         if p._burst_429 > 0:
             p._burst_429 -= 1
             self._record(request, started, 429, "rate_limited", interaction_id=interaction_id)
@@ -146,8 +148,9 @@ class _Api:
         (auth, rate limits, injected faults), then 404 for an unknown interaction. The
         refusal is None when the request may go on."""
         started = self.p.clock()
-        iid = self.d.key(request.match_info)
-        gated = await self._gate(request, started, iid)
+        body = await request.read()  # aiohttp keeps it: the handler reads it again
+        iid = self.d.request_key(self.p, request.match_info, body)
+        gated = await self._gate(request, started, iid, body)
         if gated is None and (iid not in self.p
                               or self.p.state(iid, self.p.clock()) is State.ABSENT):
             self._record(request, started, 404, "not_found", interaction_id=iid)
@@ -193,6 +196,12 @@ class _Api:
             self._record(request, started, self.d.conflict_status, "not_ready",
                          interaction_id=iid, code_id=code_id, state=state.value)
             return self._error(request, self.d.conflict_status, *self.d.not_ready())
+        overwrite = self.d.overwrite(p, iid, now) if result is PostResult.ALREADY_WRAPPED \
+            else None
+        if overwrite is not None:  # a platform that never refuses (Connect): a violation
+            self._record(request, started, overwrite.status, "overwrote", interaction_id=iid,
+                         code_id=code_id, state=State.WRAPPED.value)
+            return self._reply(request, overwrite)
         if result is PostResult.ALREADY_WRAPPED:
             self._record(request, started, self.d.conflict_status, "already_wrapped",
                          interaction_id=iid, code_id=code_id, state=State.WRAPPED.value)
@@ -203,6 +212,14 @@ class _Api:
         reply = self.d.applied(p, iid, now)
         self._record(request, started, reply.status, "applied", interaction_id=iid,
                      code_id=code_id, state=state.value)
+        return self._reply(request, reply)
+
+    async def credentials(self, request: web.Request) -> web.StreamResponse:
+        """Temporary credentials for a dialect that hands them out (Connect: the
+        container-credentials endpoint botocore's chain reads)."""
+        started = self.p.clock()
+        reply = self.d.credentials(self.p, started)
+        self._record(request, started, reply.status, "credentials_issued")
         return self._reply(request, reply)
 
     async def token(self, request: web.Request) -> web.StreamResponse:
@@ -339,7 +356,7 @@ def build_app(platform: Platform, dialect: Dialect | None = None) -> web.Applica
     app = web.Application()
     api, admin = _Api(platform, dialect), _Admin(platform)
     actions = {"token": api.token, "readback": api.get_interaction, "wrapup": api.post_wrapup,
-               "discovery": api.discovery}
+               "discovery": api.discovery, "credentials": api.credentials}
     routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [
         (r.method, r.path, actions[r.action]) for r in dialect.routes()
     ]

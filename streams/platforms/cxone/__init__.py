@@ -32,7 +32,7 @@ def build(settings: Settings) -> Platform:
             raise ConfigError(f"{policy_variable}: rules[{index}]: {exc}") from None
     reader = EnvReader(settings.platform_env)
     api = CxoneApi(read_access_key(reader), reader.optional("WRAPUP_CXONE_NOTES"))
-    return Platform("cxone", CxoneEvents(), api, read_before_post=True)
+    return Platform("cxone", CxoneEvents(), api)
 
 
 def read_access_key(reader: EnvReader) -> AccessKey:

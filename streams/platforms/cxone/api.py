@@ -19,8 +19,8 @@ everything else follows :mod:`streams.platforms.statuses`. A read-back with no
 "none saved" answers; a contact that does not exist then shows in the POST's answers).
 
 CXone is not known to refuse a second disposition (the agent's own UI saves through the
-same endpoint), so the platform asks the dispatcher to read back before every POST
-(:attr:`~streams.platforms.base.Platform.read_before_post`).
+same endpoint), so this side asks the dispatcher to read back before every POST
+(``read_before_write``, see :func:`~streams.platforms.base.reads_before_write`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def disposition_id(code: WrapupCode) -> int:
 
 class CxoneApi:
     """Requests for one agent leg (contact ID + agent session ID); answers as above."""
+
+    read_before_write = True  # a second disposition may overwrite: read back first
 
     def __init__(self, key: AccessKey, notes: str | None = None) -> None:
         self.key = key

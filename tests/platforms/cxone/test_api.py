@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from streams.platforms import Answer, Conflict, Leg, Verdict, WrapupView
+from streams.platforms.base import reads_before_write
 from streams.platforms.cxone import CxoneApi, build
 from streams.policy import WrapupCode
 from tests.platforms.cxone.fixtures import doc, settings
@@ -17,7 +18,7 @@ LEG = Leg("500001", communication_id="58070815")
 
 def api(**env: str) -> CxoneApi:
     platform = build(settings(**env))
-    assert isinstance(platform.api, CxoneApi) and platform.read_before_post
+    assert isinstance(platform.api, CxoneApi) and reads_before_write(platform.api)
     return platform.api
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from streams import platforms
 from streams.config import ConfigError, Settings
+from streams.platforms.base import reads_before_write
 from streams.platforms.cxone import CxoneApi, CxoneEvents, build
 from tests.platforms.cxone.fixtures import ENV, SECRETS, settings
 
 
 def test_wrapup_platform_cxone_builds_the_dialect() -> None:
     platform = platforms.load(settings())
-    assert platform.name == "cxone" and platform.read_before_post
+    assert platform.name == "cxone" and reads_before_write(platform.api)
     assert isinstance(platform.events, CxoneEvents) and isinstance(platform.api, CxoneApi)
     key = platform.api.key
     assert (key.issuer, key.client_id, key.access_key_id, key.tenant_id) == (

@@ -38,6 +38,7 @@ DIALECTS: dict[str, str] = {  # name -> the module whose dialect(**options) make
     "genesys": "streams.dev.simulator.dialects.genesys",
     "twilio": "streams.dev.simulator.dialects.twilio",
     "cxone": "streams.dev.simulator.dialects.cxone",
+    "connect": "streams.dev.simulator.dialects.connect",
 }
 
 

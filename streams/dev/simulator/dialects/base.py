@@ -40,7 +40,7 @@ EVENT_TYPES = {
 @dataclass(frozen=True, slots=True)
 class Route:
     """One platform route: ``action`` is ``token``, ``wrapup``, ``readback`` or
-    ``discovery``."""
+    ``discovery`` or ``credentials``."""
 
     method: str
     path: str
@@ -91,6 +91,29 @@ class Dialect:
     def key(self, match_info: Mapping[str, str]) -> str:
         """The ledger key a request's path names."""
         return match_info["id"]
+
+    def request_key(self, platform: Platform, match_info: Mapping[str, str],
+                    body: bytes) -> str:
+        """The ledger key a request names (its path: :meth:`key`; Connect: its body)."""
+        return self.key(match_info)
+
+    def authorize(self, platform: Platform, method: str, path_qs: str,
+                  headers: Mapping[str, str], body: bytes, now: float) -> Refusal | None:
+        """None when the request is authorized, else the refusal (generic: a bearer
+        token the platform issued, else 401; :meth:`check_auth` for a header check)."""
+        denied = self.check_auth(platform, headers.get("Authorization"), now)
+        if denied is None:
+            return None
+        return Refusal(401, denied[0], denied[1], denied[0].replace("_", "."))
+
+    def overwrite(self, platform: Platform, key: str, now: float) -> Reply | None:
+        """The answer to a write on a wrapped leg when the platform does not refuse it
+        (recorded as ``overwrote``); None: refuse it (409 already wrapped)."""
+        return None
+
+    def credentials(self, platform: Platform, now: float) -> Reply:
+        """The answer of a ``credentials`` route (none in the generic dialect)."""
+        return Reply(404, orjson.dumps({"message": "no credentials here"}))
 
     def parse_wrapup(self, method: str, raw: bytes) -> str | Refusal:
         """The code ID a wrap-up request sets, or why its body is refused."""
@@ -204,6 +227,7 @@ class Dialect:
 
     # ---- the baseline (the seed's approach, spoken in this dialect, for ``compare``)
 
+    has_baseline = True  # the baseline_* hooks speak this dialect (compare's baseline side)
     baseline_once_per_leg = False  # generic: one POST per ended message, duplicates too
 
     def baseline_ended(self, value: bytes | None) -> list[Event]:

@@ -92,6 +92,7 @@ class CxoneDialect(Dialect):
     """The simulator speaking CXone (see the module docstring)."""
 
     name = "cxone"
+    has_baseline = False  # compare: the worker side only (no baseline_* hooks yet)
     token_path = TOKEN_PATH
 
     def routes(self) -> tuple[Route, ...]:

@@ -23,6 +23,7 @@ from streams.outcomes import Outcome
 from streams.platforms import Leg
 from streams.platforms.cxone import CxoneEvents
 from streams.policy import WrapupCode
+from tests.helpers import async_wait_for
 
 AUTH = AuthConfig(client_id="sim-client", client_secret="sim-secret-value")
 CODE = WrapupCode("7001", "Sales - auto")
@@ -48,12 +49,12 @@ def platform_with(contact: str = "500001", *, acw: float = 30.0,
     return platform
 
 
-def dispatcher(server: PlatformServer) -> Dispatcher:
+def dispatcher(server: PlatformServer, *, backoff: float = 0.01) -> Dispatcher:
     env = {"WRAPUP_POLICY_JSON": cxone_scenario().policy_json().decode(),
            "WRAPUP_API_RATE_LIMIT": "1000", "WRAPUP_API_TIMEOUT_SECONDS": "2",
            **CxoneDialect().worker_env(server.base_url, AUTH)}
-    return Dispatcher.from_settings(Settings.from_env(env), backoff_base=0.01,
-                                    backoff_cap=0.05)
+    return Dispatcher.from_settings(Settings.from_env(env), backoff_base=backoff,
+                                    backoff_cap=5 * backoff)
 
 
 def kinds(platform: Platform) -> list[tuple[str, str, int]]:
@@ -137,11 +138,13 @@ async def test_a_5xx_burst_is_retried_to_one_disposition() -> None:
     platform = platform_with()
     platform.set_chaos(error_fraction=1.0, error_statuses=(503,))
     async with PlatformServer(platform, dialect=CxoneDialect()) as server:
-        d = dispatcher(server)
+        d = dispatcher(server, backoff=0.1)  # 8 attempts: a few s of backoff in all
         delivery = asyncio.ensure_future(d.deliver(Job("500001", CODE,
                                                        deadline=time.time() + 30)))
-        await asyncio.sleep(0.2)
-        platform.set_chaos(error_fraction=0.0)  # the burst is over
+        # Every read (the read before each POST) fails until two have: then the burst ends.
+        await async_wait_for(lambda: sum(r.status == 503 for r in platform.ledger.requests)
+                             >= 2, timeout=10, interval=0.005)
+        platform.set_chaos(error_fraction=0.0)
         report = await delivery
         await d.aclose()
     assert report.outcome is Outcome.APPLIED

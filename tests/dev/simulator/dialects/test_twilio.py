@@ -82,8 +82,9 @@ async def test_a_wrapping_task_is_completed_once_and_reads_back_completed(
 
 async def test_still_assigned_is_a_400_then_completed_once_wrapping(
         server: PlatformServer) -> None:
-    tid = add(server.platform, "early", wrapping_in=0.3)
-    assert await deliver(server, tid) == (Outcome.APPLIED, "posted")
+    tid = add(server.platform, "early", wrapping_in=1.5)  # the first POST comes sooner
+    assert await deliver(server, tid, WRAPUP_API_MAX_ATTEMPTS="60") == (Outcome.APPLIED,
+                                                                       "posted")
     reasons = [(r.status, r.reason) for r in server.platform.ledger.posts()]
     assert reasons[0] == (400, "not_ready") and reasons[-1] == (200, "applied")
 
