@@ -116,6 +116,14 @@ class Held:
     empty_ready: float  # seconds from start to ready on an empty table
     restart_ready: float  # ... for a second worker taking over the N interactions
     restart_mib: float
+    restart_read: float  # the takeover's bulk read and first index (its log)
+    restart_index: float
+
+    @property
+    def restart_rate(self) -> float:
+        """States/s of the takeover (as :attr:`Recovery.recovering`)."""
+        return self.n / max(1e-3, self.restart_read + self.restart_index,
+                            self.restart_ready - self.empty_ready)
 
     @property
     def per_interaction(self) -> float:
@@ -159,16 +167,20 @@ def held(bootstrap: str, work: Path, trace: Trace, n: int, store: str = "memory"
         # A second worker (fresh data directory) takes the N over from the changelog
         # as written: about three records per interaction, nothing compacted yet.
         second = WorkerProcess({**worker.env, "WRAPUP_DATA_DIR": str(work / f"data2-{store}"),
-                                "WRAPUP_WEB_PORT": str(free_port())},
+                                "WRAPUP_WEB_PORT": str(free_port()), "WRAPUP_LOG_LEVEL": "INFO"},
                                work / f"held2-{store}.log").start()
         assert second.proc is not None
         trace.follow(second.proc.pid, f"takeover-{store}")
         t0 = time.monotonic()
         second.wait_ready(timeout=DEADLINE)
         restart_ready = time.monotonic() - t0
-        time.sleep(3)
+        log = second.log_path
+        wait_until(lambda: '"msg":"partitions indexed"' in log.read_text(errors="replace"),
+                   120, "the takeover's index")
+        time.sleep(1)
         return Held(idle, held_mib, n, seconds, changelog, empty_ready, restart_ready,
-                    rss_mib(second.proc.pid))
+                    rss_mib(second.proc.pid), _logged_seconds(log, "changelog read"),
+                    _logged_seconds(log, "partitions indexed"))
     finally:
         worker.stop(timeout=60)
         if second is not None:
