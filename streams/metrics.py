@@ -9,6 +9,9 @@ interaction where a platform has one leg per interaction).
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 # Buckets chosen per quantity: decisions are sub-10 ms to seconds, API calls
@@ -158,3 +161,10 @@ POLICY_RELOADS = Counter(
 )
 for _result in ("applied", "refused"):
     POLICY_RELOADS.labels(_result)
+
+
+@cache
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, bound once: the per-event counters' children (label
+    sets are bounded, see the module docstring; ``labels()`` locks and builds a key)."""
+    return metric.labels(*labels)

@@ -12,6 +12,18 @@ from streams.config import ConfigError, Settings
 from streams.kafka.admin import Admin, TopicSpec
 from streams.kafka.errors import KafkaAdminError
 
+# The join table's changelog (created by Faust, compacted) is what a takeover replays:
+# small segments rolled every 10 minutes and a low dirty ratio let the cleaner compact
+# each interaction's records (pending, dispatching, done) down to its last one soon after
+# they are written, and deleted states' tombstones go after an hour.
+CHANGELOG_CONFIGS = {
+    "segment.bytes": str(64 * 1024 * 1024),
+    "segment.ms": str(10 * 60_000),
+    "min.cleanable.dirty.ratio": "0.1",
+    "delete.retention.ms": str(3_600_000),
+}
+CHANGELOG_BATCH_BYTES = 512 * 1024  # per partition and request; below message.max.bytes
+
 
 @dataclass(frozen=True, slots=True)
 class TopicLayout:

@@ -23,7 +23,6 @@ import dataclasses
 import functools
 import logging
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -42,18 +41,25 @@ from streams.join import (
     expire,
     record_outcome,
 )
+from streams.kafka.reader import TopicReader
 from streams.logs import log_outcome
 from streams.outcomes import DeliveryReport, Outcome
-from streams.schedule import ExpiryIndex
-from streams.topics import TopicLayout
+from streams.topics import CHANGELOG_BATCH_BYTES, CHANGELOG_CONFIGS, TopicLayout
 from streams.web import HealthState, WebServer
+from streams.worker import store
 from streams.worker.commits import CommitProtocol
 from streams.worker.holes import HoleFiller
 from streams.worker.ingest import Ingest, Where
-from streams.worker.internals import committed_offset, consumer_position, leave_group_on_close
+from streams.worker.internals import (
+    committed_offset,
+    consumer_position,
+    leave_group_on_close,
+    shorten_fetch_wait,
+)
+from streams.worker.partitions import PartitionBook
 from streams.worker.reload import PolicyWatcher
 from streams.worker.supervision import DeliverySupervisor
-from streams.worker.table import decode_state, encode_state
+from streams.worker.table import decode_state, encode_state, partition_of
 from streams.worker.tracking import AckTracker
 
 log = logging.getLogger("wrapup.worker")
@@ -86,8 +92,7 @@ class JoinWorker:
         self.deliveries = DeliverySupervisor(settings, self.rules, self._load, self._publish,
                                              dispatcher_factory)
         self._started = False  # set by the first timer tick: the app is running
-        self._index = ExpiryIndex()
-        self._status_counts: dict[int, Counter[Status]] = {}
+        self.book = PartitionBook()
         self.health = HealthState()
         self.app = self._build_app()
 
@@ -98,14 +103,17 @@ class JoinWorker:
         app = faust.App(
             s.app_id,
             broker=servers,
-            store="memory://" if s.store == "memory" else "rocksdb://",
+            store=f"{store.SCHEME}://" if s.store == "memory" else "rocksdb://",
             datadir=str(s.data_dir),
             web_enabled=False,
             topic_partitions=layout.partitions,
             topic_replication_factor=s.replication_factor,
             consumer_auto_offset_reset=s.auto_offset_reset,
             producer_acks=-1,
-            producer_linger=0.005,  # batch changelog writes: ack round trips bound throughput
+            # No linger: a POST waits for its decision's changelog ack. aiokafka keeps one
+            # produce request in flight per broker, so writes issued meanwhile batch anyway.
+            producer_linger=0.0,
+            producer_max_batch_size=CHANGELOG_BATCH_BYTES,
             broker_session_timeout=s.session_timeout,
             broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
             # Static membership: a worker restarted with the same ID (a pod of a
@@ -113,6 +121,11 @@ class JoinWorker:
             # dead member's session; see k8s/README.md.
             consumer_group_instance_id=s.group_instance_id,
             stream_wait_empty=False,
+            # Bounded hand-offs: what a catch-up buffers (prefetched records, the stream's
+            # queue) stays in the RSS after it, among the states it left behind.
+            broker_max_poll_records=500,
+            consumer_max_fetch_size=256 * 1024,
+            stream_buffer_maxsize=1024,
             # A standby copy promoted on failover missed the last changelog writes of the
             # dead owner in CI (pairs never completed); full recovery from the changelog
             # on takeover is slower but complete (the table is bounded by its TTLs).
@@ -121,8 +134,12 @@ class JoinWorker:
         )
         self.table = app.Table(
             "interactions", default=None, partitions=layout.partitions,
-            key_type=bytes, value_type=bytes,
+            key_type=bytes, value_type=bytes, extra_topic_configs=CHANGELOG_CONFIGS,
         )
+        if isinstance(self.table.data, store.BulkLoadedStore):
+            self.table.data.configure(
+                lambda: TopicReader(s.kafka_bootstrap_servers, client_id=f"{s.app_id}-changelog",
+                                    security=s.kafka_security), partition_of)
         self.outcomes_topic = app.topic(layout.outcomes, partitions=layout.partitions, **_RAW)
         self.ticks_topic = app.topic(layout.ticks, partitions=layout.partitions, **_RAW)
         self.dead_letter_topic = app.topic(layout.dead_letter, **_RAW)
@@ -219,21 +236,26 @@ class JoinWorker:
                           lambda st: record_outcome(st, report, now, self.rules), now)
 
     async def _on_tick(self, partition: int, now: float) -> None:
-        if not self._index.is_built(partition):
-            await self._rebuild_partition(partition, now)
+        self.book.ensure_built(partition, self.table.data.items())
+        inherited = self.book.take_inherited(partition)
+        if inherited is not None:
+            await self._plan_resume(partition, inherited, now)
         await self._fill_tail_holes(partition)
         committed = committed_offset(self.app.consumer, TP(self.layout.outcomes, partition))
         self.deliveries.maybe_resume(partition, committed, now)
-        for key in self._index.pop_due(partition, now):
+        for key in self.book.index.pop_due(partition, now):
             state = self._load(key)
             if state is None or state.partition != partition:
                 continue
+            if state.expires_at > now:  # an early entry (see PartitionBook.changed)
+                self.book.later(partition, key, state.expires_at)
+                continue
             await self._apply(key, partition, state,
                               lambda st: expire(_present(st), now, self.rules), now)
-        metrics.PENDING.set(sum(c[Status.PENDING] for c in self._status_counts.values()))
+        totals = self.book.totals()
+        metrics.PENDING.set(totals[Status.PENDING])
         for status in Status:
-            metrics.TABLE_ENTRIES.labels(status.value).set(
-                sum(c[status] for c in self._status_counts.values()))
+            metrics.TABLE_ENTRIES.labels(status.value).set(totals[status])
 
     async def _fill_tail_holes(self, partition: int) -> None:
         """Each of the partition's sources: records the consumer moved past but the join
@@ -251,22 +273,9 @@ class JoinWorker:
     def _position(self, tp: TP) -> int | None:
         return consumer_position(self.app.consumer, tp)
 
-    async def _rebuild_partition(self, partition: int, now: float) -> None:
-        """First tick after an assignment: index the partition; the open deliveries it
-        inherited resume once the outcomes written before now are processed."""
-        entries: list[tuple[bytes, float]] = []
-        counts: Counter[Status] = Counter()
-        inherited: list[bytes] = []
-        for key, raw in list(self.table.items()):
-            state = decode_state(raw)
-            if state is None or state.partition != partition:
-                continue
-            entries.append((key, state.expires_at))
-            counts[state.status] += 1
-            if state.status is Status.DISPATCHING:
-                inherited.append(key)
-        self._index.rebuild(partition, entries)
-        self._status_counts[partition] = counts
+    async def _plan_resume(self, partition: int, inherited: list[bytes], now: float) -> None:
+        """First tick after an assignment: the open deliveries the partition inherited
+        resume once the outcomes written before now are processed."""
         tp = TP(self.layout.outcomes, partition)
         end: int | None
         try:
@@ -285,16 +294,14 @@ class JoinWorker:
                      transition: Callable[[InteractionState | None], Step], now: float) -> None:
         step = transition(old)
         decision, state = step.decision, step.state
-        metrics.JOIN_DECISIONS.labels(decision.action.value, decision.reason).inc()
+        metrics.child(metrics.JOIN_DECISIONS, decision.action.value, decision.reason).inc()
         if state is not None and state.partition != partition:
             state = state._replace(partition=partition)
         changelog: Awaitable[Any] | None = None
         if state != old:
-            self._count(partition, old, state)
+            self.book.changed(partition, key, old, state)
             # The delivery of a POST decision awaits this write's acknowledgement.
-            changelog = self._write(key, partition, state)
-            if state is not None:
-                self._index.schedule(partition, key, state.expires_at)
+            changelog = await self._write(key, partition, state)
         if decision.action is Action.POST and state is not None:
             metrics.PAIRS_COMPLETED.inc()
             if old is not None:
@@ -307,27 +314,22 @@ class JoinWorker:
                 metrics.EXPIRED.labels(decision.report.reason).inc()
             await self._publish(key, partition, decision.report, state)
 
-    def _write(self, key: bytes, partition: int,
-               state: InteractionState | None) -> Awaitable[Any]:
+    async def _write(self, key: bytes, partition: int,
+                     state: InteractionState | None) -> Awaitable[Any]:
         """Set (or delete) a table entry and send it to the changelog, tracked until acked
-        (commits wait for it: :mod:`.commits`)."""
+        (commits wait for it: :mod:`.commits`). Sent straight to the producer, not through
+        Faust's buffer and its task: the returned future is the broker's ack."""
         if state is None:
             self.table.data.pop(key, None)
             value = None
         else:
             value = encode_state(state)
             self.table.data[key] = value
-        fut: Awaitable[Any] = self.tracker.track(
-            self.table.send_changelog(partition, key, value))
+        table: Any = self.table  # Faust's Table; TableT lacks the serializers
+        fut: Awaitable[Any] = self.tracker.track(await table.changelog_topic.send(
+            key=key, value=value, partition=partition, key_serializer=table.key_serializer,
+            value_serializer=table.value_serializer, callback=table._on_changelog_sent))
         return fut
-
-    def _count(self, partition: int, old: InteractionState | None,
-               new: InteractionState | None) -> None:
-        counts = self._status_counts.setdefault(partition, Counter())
-        if old is not None:
-            counts[old.status] -= 1
-        if new is not None:
-            counts[new.status] += 1
 
     async def _publish(self, key: bytes, partition: int, report: DeliveryReport,
                        state: InteractionState | None) -> None:
@@ -374,14 +376,12 @@ class JoinWorker:
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
         self.commits.install(self.app.consumer)
+        shorten_fetch_wait(self.app.consumer)
         self.holes.install(self.app.consumer, {self.layout.join_source,
                                                self.layout.outcomes, self.layout.events})
         metrics.REBALANCES.inc()
         mine = {tp.partition for tp in assigned if tp.topic == self.layout.join_source}
-        lost = [p for p in list(self._status_counts) if p not in mine]
-        self._index.forget(set(self._status_counts) | set(mine))
-        for p in lost:
-            self._status_counts.pop(p, None)
+        lost = self.book.assigned(mine)
         self.deliveries.on_assigned(mine, lost)
         self.holes.forget()  # reading restarts from the committed offsets
 

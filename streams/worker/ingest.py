@@ -45,7 +45,7 @@ class Ingest:
             await self.dead_letter(where, value, decoded.reason.value, decoded.detail)
             return ()
         if not decoded:
-            metrics.EVENTS.labels("other", "ignored").inc()
+            metrics.child(metrics.EVENTS, "other", "ignored").inc()
             return ()
         if self.check_keys and key is not None:
             wrong = [e for e in decoded if key != e.interaction_id.encode()]
@@ -55,7 +55,7 @@ class Ingest:
                                        "record key is not the interaction ID")
                 return ()
         for event in decoded:
-            metrics.EVENTS.labels(event.type.value, "accepted").inc()
+            metrics.child(metrics.EVENTS, event.type.value, "accepted").inc()
         return decoded
 
     async def dead_letter(self, where: Where, value: bytes | None, reason: str,

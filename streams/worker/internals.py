@@ -37,3 +37,15 @@ def leave_group_on_close(consumer: Any) -> None:
     partitions move at once; a crash still leaves the member for its restart."""
     with contextlib.suppress(Exception):  # not started, or aiokafka internals moved
         consumer._thread._ensure_consumer()._coordinator._group_instance_id = None
+
+
+FETCH_MAX_WAIT_MS = 20
+
+
+def shorten_fetch_wait(consumer: Any, ms: int = FETCH_MAX_WAIT_MS) -> None:
+    """Make the broker answer a fetch within ``ms`` even when it has nothing new, instead
+    of Faust's fixed 1.5 s. aiokafka keeps one fetch in flight per broker and leaves out
+    the partitions whose records are still being processed, so a record arriving in such
+    a partition waited for the long poll of the others to expire (p99 ~1.5 s)."""
+    with contextlib.suppress(Exception):  # not started, or aiokafka internals moved
+        consumer._thread._ensure_consumer()._fetcher._fetch_max_wait_ms = ms

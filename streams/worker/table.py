@@ -1,19 +1,95 @@
-"""The join table's values: one leg's state as JSON bytes (the table's key is the leg
-key, :attr:`streams.join.InteractionState.key`; a value written before legs decodes as
-the interaction's only leg)."""
+"""The join table's values: one leg's state as compact, exact-size JSON bytes (the
+table's key is the leg key, :attr:`streams.join.InteractionState.key`).
+
+A value is a JSON array ``[1, <fields in InteractionState order>]`` with trailing nulls
+dropped (version 1), copied to an exact-size ``bytes``: ``orjson.dumps`` (3.12+) returns
+an object that keeps its ~8 KB write buffer allocated, and the table holds one value per
+leg for hours (``benchmarks/all.py`` measures the difference).
+
+:func:`decode_state` also reads the earlier encoding, a JSON object keyed by field name
+(changelogs written before version 1 hold it; one written before legs decodes as the
+interaction's only leg).
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection, Iterable
+from typing import Any, NamedTuple
+
 import orjson
 
-from streams.join import InteractionState
+from streams.join import InteractionState, Status
+from streams.outcomes import Outcome
+
+VERSION = 1
+_FIELDS = len(InteractionState._fields)
+_STATUS = InteractionState._fields.index("status")
+_OUTCOME = InteractionState._fields.index("outcome")
+_STATUSES = {s.value: s for s in Status}
+_OUTCOMES = {o.value: o for o in Outcome}
+_new_tuple = tuple.__new__
 
 
 def encode_state(state: InteractionState) -> bytes:
-    """Table value of a state."""
-    return orjson.dumps(state.to_dict())
+    """Table value of a state (exact-size bytes)."""
+    values: list[Any] = list(state)
+    values[_STATUS] = state.status.value
+    if state.outcome is not None:
+        values[_OUTCOME] = state.outcome.value
+    end = _FIELDS
+    while values[end - 1] is None:
+        end -= 1
+    return bytes(memoryview(orjson.dumps([VERSION, *values[:end]])))
 
 
 def decode_state(raw: bytes | None) -> InteractionState | None:
-    """Inverse of :func:`encode_state` (None for a missing entry)."""
-    return None if raw is None else InteractionState.from_dict(orjson.loads(raw))
+    """Inverse of :func:`encode_state` (None for a missing entry); also reads the
+    earlier JSON-object values."""
+    if raw is None:
+        return None
+    doc = orjson.loads(raw)
+    if isinstance(doc, dict):
+        return InteractionState.from_dict(doc)
+    if not isinstance(doc, list) or not doc or doc[0] != VERSION:
+        raise ValueError(f"unknown table value encoding: {bytes(raw[:20])!r}")
+    values = doc[1:]
+    if len(values) > _FIELDS:
+        raise ValueError(f"table value has {len(values)} fields, at most {_FIELDS} known")
+    values.extend([None] * (_FIELDS - len(values)))
+    values[_STATUS] = _STATUSES[values[_STATUS]]
+    outcome = values[_OUTCOME]
+    values[_OUTCOME] = None if outcome is None else _OUTCOMES[outcome]
+    return _new_tuple(InteractionState, values)
+
+
+def partition_of(raw: bytes) -> int:
+    """The partition a table value's state belongs to."""
+    state = decode_state(raw)
+    return -1 if state is None else state.partition
+
+
+class PartitionScan(NamedTuple):
+    """What one pass over the table found for one partition."""
+
+    entries: list[tuple[bytes, float]]  # (key, expires_at), for the expiry index
+    counts: Counter[Status]
+    dispatching: list[bytes]  # keys of open deliveries
+
+
+def scan(items: Iterable[tuple[bytes, bytes]],
+         partitions: Collection[int]) -> dict[int, PartitionScan]:
+    """One pass over the table's ``items``: the states of each of ``partitions``."""
+    found = {p: PartitionScan([], Counter(), []) for p in partitions}
+    for key, raw in items:
+        state = decode_state(raw)
+        if state is None:
+            continue
+        part = found.get(state.partition)
+        if part is None:
+            continue
+        part.entries.append((key, state.expires_at))
+        part.counts[state.status] += 1
+        if state.status is Status.DISPATCHING:
+            part.dispatching.append(key)
+    return found

@@ -67,7 +67,7 @@ def make_worker(tmp_path: Path) -> tuple[JoinWorker, dict[bytes, InteractionStat
     table: dict[bytes, InteractionState] = {}
     started: list[tuple[bytes, InteractionState]] = []
 
-    def write(key: bytes, partition: int, state: InteractionState | None) -> Any:
+    async def write(key: bytes, partition: int, state: InteractionState | None) -> Any:
         if state is None:
             table.pop(key, None)
         else:
