@@ -16,7 +16,7 @@ async def test_compare_in_genesys_mode(kafka_bootstrap: str) -> None:
     workload = dialect.plan(WorkloadParams(
         interactions=24, seed=9, rate=3.0, agent_pick_probability=0.0, talk=fixed(2.0),
         transition=Distribution("uniform", 3.0, low=0.5),  # 0.5 .. 5.5 s: many > 2.5 s
-        acw_timeout=fixed(30.0), duplicate_fraction=0.1, reorder_fraction=0.1))
+        acw_timeout=fixed(12.0), duplicate_fraction=0.1, reorder_fraction=0.1))
     options = RunOptions(speed=1.0, partitions=2, extra_timeout=30.0, dialect=dialect)
     worker = await run_side("worker", WorkerConsumer(), workload, kafka_bootstrap, options)
     baseline = await run_side("baseline", BaselineConsumer(2.5), workload, kafka_bootstrap,
