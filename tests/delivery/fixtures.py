@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,11 +162,14 @@ def oauth_env(**extra: str) -> dict[str, str]:
             "WRAPUP_OAUTH_TOKEN_URL": "/oauth/token", **extra}
 
 
-def make(platform: FakePlatform, **env: str) -> Dispatcher:
+def make(platform: FakePlatform, *, seed: int | None = None, **env: str) -> Dispatcher:
+    """A dispatcher on the fake platform and its virtual time; ``seed`` fixes the backoff
+    jitter (a tiny jittered backoff can put a request inside the limiter's interval)."""
     return Dispatcher.from_settings(
         settings(**env),
         transport=platform.transport(),
         clock=platform.clock.time,
         monotonic=platform.clock.monotonic,
         sleep=platform.clock.sleep,
+        **({} if seed is None else {"rand": random.Random(seed)}),
     )

@@ -62,7 +62,7 @@ async def test_2xx_is_applied_with_the_rendered_request(clock: VirtualTime) -> N
 async def test_not_ready_is_retried_until_the_platform_is_ready(clock: VirtualTime) -> None:
     before = sample("wrapup_conflicts_total", reason="not_ready")
     platform = FakePlatform(clock, posts=[not_ready(), not_ready(), reply(200, {})])
-    d = make(platform)
+    d = make(platform, seed=7)  # backoffs well over the limiter's 1 ms interval
     report = await d.deliver(job())
     assert (report.outcome, report.attempts) == (Outcome.APPLIED, 3)
     assert len(clock.sleeps) == 2 and all(0 <= s <= 1.0 for s in clock.sleeps)  # 0.5, 1.0 caps
@@ -170,7 +170,7 @@ async def test_transient_failures_are_retried(
     clock: VirtualTime, failure: httpx.Response | Exception
 ) -> None:
     platform = FakePlatform(clock, posts=[failure, failure, reply(200)])
-    report = await make(platform).deliver(job())
+    report = await make(platform, seed=7).deliver(job())  # backoffs well over 1 ms
     assert (report.outcome, report.reason) == (Outcome.APPLIED, "posted")
     assert len(platform.of("wrapup")) == 3 and len(clock.sleeps) == 2
 
