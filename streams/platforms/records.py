@@ -6,6 +6,7 @@ per event on the generic hot path.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -42,3 +43,21 @@ def load_json_object(raw: RawValue, max_bytes: int) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InvalidRecord(RejectReason.NOT_OBJECT, f"top level is {type(doc).__name__}")
     return doc
+
+
+def iso_seconds(value: str, label: str, max_seconds: float) -> float:
+    """Epoch seconds of an ISO-8601 timestamp with a time zone (``...Z`` accepted), in
+    (0, ``max_seconds``); raises :class:`InvalidRecord` naming ``label``."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRecord(RejectReason.BAD_TIMESTAMP, f"{label} is not ISO-8601") from None
+    if parsed.tzinfo is None:
+        raise InvalidRecord(RejectReason.BAD_TIMESTAMP, f"{label} has no time zone")
+    try:
+        seconds = parsed.timestamp()
+    except (OverflowError, ValueError, OSError):
+        raise InvalidRecord(RejectReason.BAD_TIMESTAMP, f"{label} out of range") from None
+    if not 0 < seconds < max_seconds:
+        raise InvalidRecord(RejectReason.BAD_TIMESTAMP, f"{label} out of range")
+    return seconds

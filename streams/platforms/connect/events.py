@@ -31,13 +31,12 @@ Key case is read leniently: the documentation's samples write both ``agentInfo``
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from streams.events import Event, EventType, Rejection, RejectReason
 from streams.platforms.base import Decoded, RawValue
 from streams.platforms.records import InvalidRecord as _Invalid
-from streams.platforms.records import load_json_object
+from streams.platforms.records import iso_seconds, load_json_object
 
 SOURCE = "aws.connect"
 DETAIL_TYPE = "Amazon Connect Contact Event"
@@ -182,13 +181,4 @@ def _time(value: Any, label: str) -> float | None:
         return None
     if not isinstance(value, str):
         raise _Invalid(RejectReason.WRONG_TYPE, f"{label} must be an ISO-8601 string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} is not ISO-8601") from None
-    if parsed.tzinfo is None:
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} has no time zone")
-    seconds = parsed.timestamp()
-    if not 0 < seconds < _MAX_EPOCH_SECONDS:
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} out of range")
-    return seconds
+    return iso_seconds(value, label, _MAX_EPOCH_SECONDS)

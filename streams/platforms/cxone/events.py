@@ -31,13 +31,12 @@ leg's identity (a renewed session must not make the same contact a second leg).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from streams.events import MAX_EVENT_BYTES, MAX_ID_LENGTH, Event, EventType, RejectReason
 from streams.platforms.base import Decoded, RawValue
 from streams.platforms.records import InvalidRecord as _Invalid
-from streams.platforms.records import load_json_object
+from streams.platforms.records import iso_seconds, load_json_object
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")  # as streams.events: safe in a URL path
 _MAX_EPOCH_SECONDS = 1e11
@@ -157,16 +156,4 @@ def _time(value: object, label: str) -> float:
     if not isinstance(value, str) or not value:
         raise _Invalid(RejectReason.MISSING_FIELD if value in (None, "") else
                        RejectReason.WRONG_TYPE, f"{label} must be an ISO-8601 string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} is not ISO-8601") from None
-    if parsed.tzinfo is None:
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} has no time zone")
-    try:
-        seconds = parsed.timestamp()
-    except (OverflowError, ValueError, OSError):
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} out of range") from None
-    if not 0 < seconds < _MAX_EPOCH_SECONDS:
-        raise _Invalid(RejectReason.BAD_TIMESTAMP, f"{label} out of range")
-    return seconds
+    return iso_seconds(value, label, _MAX_EPOCH_SECONDS)
