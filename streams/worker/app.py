@@ -47,15 +47,18 @@ from streams.outcomes import DeliveryReport, Outcome
 from streams.topics import CHANGELOG_BATCH_BYTES, CHANGELOG_CONFIGS, TopicLayout
 from streams.web import HealthState, WebServer
 from streams.worker import store
+from streams.worker.changelog import ChangelogWriter
 from streams.worker.commits import CommitProtocol
 from streams.worker.holes import HoleFiller
 from streams.worker.ingest import Ingest, Where
 from streams.worker.internals import (
     committed_offset,
     consumer_position,
+    drop_monitor_sensor,
     leave_group_on_close,
     shorten_fetch_wait,
 )
+from streams.worker.memory import HeapTrimmer
 from streams.worker.partitions import PartitionBook
 from streams.worker.reload import PolicyWatcher
 from streams.worker.supervision import DeliverySupervisor
@@ -93,6 +96,7 @@ class JoinWorker:
                                              dispatcher_factory)
         self._started = False  # set by the first timer tick: the app is running
         self.book = PartitionBook()
+        self.heap = HeapTrimmer()
         self.health = HealthState()
         self.app = self._build_app()
 
@@ -110,8 +114,8 @@ class JoinWorker:
             topic_replication_factor=s.replication_factor,
             consumer_auto_offset_reset=s.auto_offset_reset,
             producer_acks=-1,
-            # No linger: a POST waits for its decision's changelog ack. aiokafka keeps one
-            # produce request in flight per broker, so writes issued meanwhile batch anyway.
+            # No linger: a POST waits for its decision's changelog ack (writes issued
+            # during the one request in flight per broker batch anyway).
             producer_linger=0.0,
             producer_max_batch_size=CHANGELOG_BATCH_BYTES,
             broker_session_timeout=s.session_timeout,
@@ -136,6 +140,7 @@ class JoinWorker:
             "interactions", default=None, partitions=layout.partitions,
             key_type=bytes, value_type=bytes, extra_topic_configs=CHANGELOG_CONFIGS,
         )
+        self.changelog = ChangelogWriter(app, self.table)
         if isinstance(self.table.data, store.BulkLoadedStore):
             self.table.data.configure(
                 lambda: TopicReader(s.kafka_bootstrap_servers, client_id=f"{s.app_id}-changelog",
@@ -189,6 +194,7 @@ class JoinWorker:
         if topic == self.layout.ticks:
             await self._on_tick(partition, self.clock())
             return
+        self.heap.processed()
         if offset is not None:
             await self.holes.before(topic, partition, offset, self._process_record)
         await self._process(topic, partition, key, value, offset)
@@ -318,17 +324,15 @@ class JoinWorker:
                      state: InteractionState | None) -> Awaitable[Any]:
         """Set (or delete) a table entry and send it to the changelog, tracked until acked
         (commits wait for it: :mod:`.commits`). Sent straight to the producer, not through
-        Faust's buffer and its task: the returned future is the broker's ack."""
+        Faust's channel layer (:mod:`.changelog`): the returned future is the broker's ack."""
         if state is None:
             self.table.data.pop(key, None)
             value = None
         else:
             value = encode_state(state)
             self.table.data[key] = value
-        table: Any = self.table  # Faust's Table; TableT lacks the serializers
-        fut: Awaitable[Any] = self.tracker.track(await table.changelog_topic.send(
-            key=key, value=value, partition=partition, key_serializer=table.key_serializer,
-            value_serializer=table.value_serializer, callback=table._on_changelog_sent))
+        fut: Awaitable[Any] = self.tracker.track(
+            await self.changelog.send(key, value, partition))
         return fut
 
     async def _publish(self, key: bytes, partition: int, report: DeliveryReport,
@@ -350,6 +354,7 @@ class JoinWorker:
     async def _tick_all_partitions(self) -> None:
         """Timer: one tick per assigned partition, plus lag and readiness gauges."""
         self._started = True
+        self.heap.tick()
         self.policy.poll()  # a valid change is applied by the next record (a tick at worst)
         assigned = self.app.consumer.assignment()
         now = self.clock()
@@ -376,6 +381,7 @@ class JoinWorker:
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
         self.commits.install(self.app.consumer)
+        drop_monitor_sensor(self.app)
         shorten_fetch_wait(self.app.consumer)
         self.holes.install(self.app.consumer, {self.layout.join_source,
                                                self.layout.outcomes, self.layout.events})
@@ -390,7 +396,6 @@ class JoinWorker:
         await self.deliveries.drain()
         await self.holes.stop()
         await self.web.stop()
-
 
 
 def _present(state: InteractionState | None) -> InteractionState:
