@@ -160,7 +160,9 @@ def held(bootstrap: str, work: Path, trace: Trace, n: int, store: str = "memory"
         seconds = time.monotonic() - t0
         wait_until(lambda: worker.metric("wrapup_table_entries", status="done") >= n,
                    120, f"{n} interactions done")
-        time.sleep(3)
+        # Two ticks (5 s): the first quiet one after the load hands freed heap pages
+        # back (streams/worker/memory.py), as any pause in traffic does.
+        time.sleep(12)
         held_mib = rss_mib(worker.proc.pid)
         changelog = _end_offsets(bootstrap, f"{worker.env['WRAPUP_APP_ID']}-interactions-changelog")
         worker.stop(timeout=60)
