@@ -1,14 +1,17 @@
 """The join table's values: one leg's state as compact, exact-size JSON bytes (the
 table's key is the leg key, :attr:`streams.join.InteractionState.key`).
 
-A value is a JSON array ``[1, <fields in InteractionState order>]`` with trailing nulls
-dropped (version 1), copied to an exact-size ``bytes``: ``orjson.dumps`` (3.12+) returns
+A value is a JSON array ``[2, <fields in InteractionState order>]`` with trailing nulls
+dropped (version 2), copied to an exact-size ``bytes``: ``orjson.dumps`` (3.12+) returns
 an object that keeps its ~8 KB write buffer allocated, and the table holds one value per
-leg for hours (``benchmarks/all.py`` measures the difference).
+leg for hours (``benchmarks/all.py`` measures the difference). Times are whole
+milliseconds: ``first_seen_at`` as epoch milliseconds, every other time as milliseconds
+after it (a third of the bytes of 17-digit epoch floats; events carry milliseconds at
+best).
 
-:func:`decode_state` also reads the earlier encoding, a JSON object keyed by field name
-(changelogs written before version 1 hold it; one written before legs decodes as the
-interaction's only leg).
+:func:`decode_state` also reads the earlier encodings: version 1 (the same array with
+epoch-second floats) and a JSON object keyed by field name (changelogs written before
+version 1 hold it; one written before legs decodes as the interaction's only leg).
 """
 
 from __future__ import annotations
@@ -22,10 +25,15 @@ import orjson
 from streams.join import InteractionState, Status
 from streams.outcomes import Outcome
 
-VERSION = 1
+VERSION = 2
+_V1 = 1  # epoch-second floats
 _FIELDS = len(InteractionState._fields)
 _STATUS = InteractionState._fields.index("status")
 _OUTCOME = InteractionState._fields.index("outcome")
+_FIRST = InteractionState._fields.index("first_seen_at")
+_TIMES = tuple(i for i, name in enumerate(InteractionState._fields)
+               if name.endswith("_at") or name == "acw_deadline")
+_LATER = tuple(i for i in _TIMES if i != _FIRST)
 _STATUSES = {s.value: s for s in Status}
 _OUTCOMES = {o.value: o for o in Outcome}
 _new_tuple = tuple.__new__
@@ -37,6 +45,11 @@ def encode_state(state: InteractionState) -> bytes:
     values[_STATUS] = state.status.value
     if state.outcome is not None:
         values[_OUTCOME] = state.outcome.value
+    base = round(state.first_seen_at * 1000)
+    values[_FIRST] = base
+    for i in _LATER:
+        if values[i] is not None:
+            values[i] = round(values[i] * 1000) - base
     end = _FIELDS
     while values[end - 1] is None:
         end -= 1
@@ -51,12 +64,18 @@ def decode_state(raw: bytes | None) -> InteractionState | None:
     doc = orjson.loads(raw)
     if isinstance(doc, dict):
         return InteractionState.from_dict(doc)
-    if not isinstance(doc, list) or not doc or doc[0] != VERSION:
+    if not isinstance(doc, list) or not doc or doc[0] not in (VERSION, _V1):
         raise ValueError(f"unknown table value encoding: {bytes(raw[:20])!r}")
     values = doc[1:]
     if len(values) > _FIELDS:
         raise ValueError(f"table value has {len(values)} fields, at most {_FIELDS} known")
     values.extend([None] * (_FIELDS - len(values)))
+    if doc[0] == VERSION:
+        base = values[_FIRST]
+        values[_FIRST] = base / 1000
+        for i in _LATER:
+            if values[i] is not None:
+                values[i] = (base + values[i]) / 1000
     values[_STATUS] = _STATUSES[values[_STATUS]]
     outcome = values[_OUTCOME]
     values[_OUTCOME] = None if outcome is None else _OUTCOMES[outcome]
