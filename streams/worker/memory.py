@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from collections.abc import Callable
-
-log = logging.getLogger("wrapup.worker")
 
 
 def _load_trim() -> Callable[[int], int] | None:
@@ -37,22 +34,22 @@ class HeapTrimmer:
 
     def __init__(self, trim: Callable[[int], int] | None = None) -> None:
         self._trim = trim if trim is not None else _load_trim()
-        self.records = 0  # records processed since the last tick
+        self._busy_since_tick = False
         self._busy_since_trim = False
         self.trims = 0
 
     def processed(self) -> None:
-        """One record went through the join."""
-        self.records += 1
+        """A record went through the join."""
+        self._busy_since_tick = True
 
     def tick(self) -> bool:
         """At each tick: trim if the last interval was quiet after a busy one; True if
         it trimmed."""
-        quiet = self.records == 0
+        quiet, self._busy_since_tick = not self._busy_since_tick, False
         if not quiet:
             self._busy_since_trim = True
-        self.records = 0
-        if not (quiet and self._busy_since_trim) or self._trim is None:
+            return False
+        if not self._busy_since_trim or self._trim is None:
             return False
         self._busy_since_trim = False
         self._trim(0)

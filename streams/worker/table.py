@@ -31,9 +31,8 @@ _FIELDS = len(InteractionState._fields)
 _STATUS = InteractionState._fields.index("status")
 _OUTCOME = InteractionState._fields.index("outcome")
 _FIRST = InteractionState._fields.index("first_seen_at")
-_TIMES = tuple(i for i, name in enumerate(InteractionState._fields)
-               if name.endswith("_at") or name == "acw_deadline")
-_LATER = tuple(i for i in _TIMES if i != _FIRST)
+_LATER = tuple(i for i, name in enumerate(InteractionState._fields)  # times after _FIRST
+               if i != _FIRST and (name.endswith("_at") or name == "acw_deadline"))
 _STATUSES = {s.value: s for s in Status}
 _OUTCOMES = {o.value: o for o in Outcome}
 _new_tuple = tuple.__new__

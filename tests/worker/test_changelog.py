@@ -6,6 +6,7 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from faust.types import TP
 
 from streams.worker.changelog import ChangelogWriter
@@ -45,14 +46,20 @@ def test_sends_raw_bytes_to_the_partition_and_records_the_acked_offset() -> None
             ("app-interactions-changelog", b"i-2", None, 1, None, None),
             ("app-interactions-changelog", b"i-3", b"[2]", 0, None, None)]
         assert not store.persisted  # nothing before the broker's ack
+        failed.set_exception(RuntimeError("broker gone"))  # its callback runs first
         acked.set_result(SimpleNamespace(topic="app-interactions-changelog", partition=3,
                                          offset=41))
         deleted.set_result(SimpleNamespace(topic="app-interactions-changelog", partition=1,
                                            offset=7))
-        failed.set_exception(RuntimeError("broker gone"))
-        await asyncio.sleep(0)  # done callbacks run on the next loop iteration
+        # Done callbacks are scheduled by the loop: wait for them, with a deadline.
+        async def recorded() -> None:
+            while len(store.persisted) < 2:
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(recorded(), timeout=5)
+        with pytest.raises(RuntimeError):
+            await failed
         assert store.persisted == {TP("app-interactions-changelog", 3): 41,
                                    TP("app-interactions-changelog", 1): 7}
-        assert failed.exception() is not None
 
     asyncio.run(run())
