@@ -242,7 +242,8 @@ class JoinWorker:
                           lambda st: record_outcome(st, report, now, self.rules), now)
 
     async def _on_tick(self, partition: int, now: float) -> None:
-        self.book.ensure_built(partition, self.table.data.items())
+        if self.book.ensure_built(partition, self.table.data.items()):
+            self.heap.trim()  # the recovery's read buffers, freed among the states kept
         inherited = self.book.take_inherited(partition)
         if inherited is not None:
             await self._plan_resume(partition, inherited, now)

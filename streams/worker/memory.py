@@ -51,7 +51,14 @@ class HeapTrimmer:
             return False
         if not self._busy_since_trim or self._trim is None:
             return False
+        return self.trim()
+
+    def trim(self) -> bool:
+        """Trim now (after a bulk load: the read buffers freed around the states kept);
+        True if it trimmed."""
         self._busy_since_trim = False
+        if self._trim is None:
+            return False
         self._trim(0)
         self.trims += 1
         return True

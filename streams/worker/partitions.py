@@ -29,11 +29,11 @@ class PartitionBook:
         self._inherited: dict[int, list[bytes]] = {}  # DISPATCHING keys, until taken
         self._counts: dict[int, Counter[Status]] = {}
 
-    def ensure_built(self, partition: int, items: Iterable[tuple[bytes, bytes]]) -> None:
+    def ensure_built(self, partition: int, items: Iterable[tuple[bytes, bytes]]) -> bool:
         """Index every assigned partition not yet indexed (``partition`` is one: its tick
-        was read) in one pass over the table's ``items``."""
+        was read) in one pass over the table's ``items``; True if it indexed any."""
         if self.index.is_built(partition):
-            return
+            return False
         began = time.monotonic()
         self._mine.add(partition)
         todo = {p for p in self._mine if not self.index.is_built(p)}
@@ -47,6 +47,7 @@ class PartitionBook:
         log.info("partitions indexed", extra={"partitions": sorted(todo),
                                               "entries": len(self.index),
                                               "seconds": round(time.monotonic() - began, 3)})
+        return True
 
     def take_inherited(self, partition: int) -> list[bytes] | None:
         """The partition's inherited open deliveries, once (None: already taken)."""

@@ -42,3 +42,12 @@ def test_glibc_trim_is_found_and_callable_here() -> None:
     trim = _load_trim()
     assert trim is not None  # this machine runs glibc (Debian), as the image does
     assert trim(0) in (0, 1)
+
+
+def test_a_trim_on_demand_settles_the_pause_it_would_have_waited_for() -> None:
+    heap, calls = _trimmer()
+    heap.processed()
+    assert not heap.tick()
+    assert heap.trim()  # after a bulk load, say
+    assert not heap.tick()  # nothing freed since: no second trim
+    assert calls == [0] and heap.trims == 1

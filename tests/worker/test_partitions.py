@@ -28,8 +28,8 @@ def test_one_pass_indexes_every_assigned_partition() -> None:
         scanned.append(1)
         return items
 
-    book.ensure_built(0, counting())
-    book.ensure_built(1, counting())  # already built by the first pass: not scanned
+    assert book.ensure_built(0, counting())  # indexed: the worker trims the heap after
+    assert not book.ensure_built(1, counting())  # built by the first pass: not scanned
     assert book.index.is_built(0) and book.index.is_built(1)
     assert book.totals() == {Status.PENDING: 1, Status.DISPATCHING: 1}
     assert book.take_inherited(1) == [b"b"]
