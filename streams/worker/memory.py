@@ -49,9 +49,7 @@ class HeapTrimmer:
         if not quiet:
             self._busy_since_trim = True
             return False
-        if not self._busy_since_trim or self._trim is None:
-            return False
-        return self.trim()
+        return self._busy_since_trim and self.trim()
 
     def trim(self) -> bool:
         """Trim now (after a bulk load: the read buffers freed around the states kept);

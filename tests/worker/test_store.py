@@ -65,8 +65,8 @@ def test_a_revoked_partition_loses_its_entries_and_offsets(tmp_path: Path) -> No
 
 
 class _Record:
-    def __init__(self, key: bytes, value: bytes | None, offset: int) -> None:
-        self.key, self.value, self.offset = key, value, offset
+    def __init__(self, key: bytes, value: bytes | None) -> None:
+        self.key, self.value = key, value
 
 
 class _Reader:
@@ -75,8 +75,7 @@ class _Reader:
     def __init__(self, records: list[tuple[int, bytes, bytes | None]]) -> None:
         self.batches: dict[int, list[_Record]] = {}
         for partition, key, value in records:
-            batch = self.batches.setdefault(partition, [])
-            batch.append(_Record(key, value, len(batch)))
+            self.batches.setdefault(partition, []).append(_Record(key, value))
 
     async def start(self) -> None: ...
 
@@ -107,6 +106,6 @@ def test_a_bulk_load_keeps_each_key_s_last_value_in_memory_of_its_own(
     assert (store.persisted_offset(TP(topic, 0)), store.persisted_offset(TP(topic, 1))) \
         == (3, 3)
     # Copies, not the fetched objects: those pin the fetch's freed memory for hours.
-    fetched = {id(r.key) for b in reader.batches.values() for r in b} \
-        | {id(r.value) for b in reader.batches.values() for r in b}
-    assert not fetched & ({id(k) for k in store.data} | {id(v) for v in store.data.values()})
+    fetched = {id(x) for batch in reader.batches.values() for r in batch
+               for x in (r.key, r.value)}
+    assert not fetched & {id(x) for item in store.data.items() for x in item}
